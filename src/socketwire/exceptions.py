@@ -1,0 +1,104 @@
+"""The whole socketwire error tree.
+
+::
+
+    SocketwireError
+    ├── ProtocolError
+    │   ├── LocalProtocolError        you asked for something the protocol forbids
+    │   │                             (a reserved event name, an unknown namespace...)
+    │   └── RemoteProtocolError       the peer sent something invalid (bad packet, bad payload)
+    ├── HandshakeError                an Engine.IO HTTP request refused, with the Engine.IO
+    │                                 error ``code`` (0-5) and the HTTP status to answer with
+    ├── ConnectionRefused             raised by a connection middleware: becomes CONNECT_ERROR
+    │                                 with ``message`` and ``data`` on the client side
+    ├── ConnectError                  client side: a namespace connection was refused
+    ├── AckTimeout                    an acknowledgement did not arrive in time
+    └── Disconnected                  the socket is not connected (or got disconnected while
+                                      waiting for something)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AckTimeout",
+    "ConnectError",
+    "ConnectionRefused",
+    "Disconnected",
+    "HandshakeError",
+    "LocalProtocolError",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "SocketwireError",
+]
+
+
+class SocketwireError(Exception):
+    """Root of every error socketwire raises on purpose."""
+
+
+class ProtocolError(SocketwireError):
+    """A packet or a call broke the Engine.IO / Socket.IO protocol."""
+
+
+class LocalProtocolError(ProtocolError, ValueError):
+    """The local code asked for something the protocol forbids."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something the protocol forbids."""
+
+
+class HandshakeError(SocketwireError):
+    """An Engine.IO HTTP request is refused with an Engine.IO error code.
+
+    ``code`` is the Engine.IO error number (0 transport unknown, 1 session id unknown, 2 bad
+    handshake method, 3 bad request, 4 forbidden, 5 unsupported protocol version) and
+    ``status`` the HTTP status Node's engine.io answers with (403 for code 4, else 400).
+    """
+
+    MESSAGES = {
+        0: "Transport unknown",
+        1: "Session ID unknown",
+        2: "Bad handshake method",
+        3: "Bad request",
+        4: "Forbidden",
+        5: "Unsupported protocol version",
+    }
+
+    def __init__(self, code: int, message: str | None = None) -> None:
+        self.code = code
+        self.message = message if message is not None else self.MESSAGES.get(code, "Bad request")
+        self.status = 403 if code == 4 else 400
+        super().__init__(f"{self.code}: {self.message}")
+
+
+class ConnectionRefused(SocketwireError):
+    """Raise in a connection middleware or ``connection`` handler to refuse a client.
+
+    The client receives a CONNECT_ERROR packet ``{"message": message, "data": data}``
+    (``data`` left out when ``None``).
+    """
+
+    def __init__(self, message: str = "Connection refused", data: Any = None) -> None:
+        self.message = message
+        self.data = data
+        super().__init__(message)
+
+
+class ConnectError(SocketwireError):
+    """Client side: the server refused a namespace connection (CONNECT_ERROR)."""
+
+    def __init__(self, message: str, data: Any = None) -> None:
+        self.message = message
+        self.data = data
+        super().__init__(message)
+
+
+class AckTimeout(SocketwireError):
+    """An acknowledgement did not arrive before the timeout."""
+
+
+class Disconnected(SocketwireError):
+    """The socket is disconnected, or got disconnected while waiting."""
