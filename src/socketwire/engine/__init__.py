@@ -1,0 +1,1 @@
+"""Engine.IO v4 runtime on asyncio: sessions, long-polling, WebSocket, upgrade, heartbeats."""

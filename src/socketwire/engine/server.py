@@ -1,0 +1,287 @@
+"""EngineServer: handshakes, the session registry, request routing, CORS."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import inspect
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Union
+
+from ..exceptions import HandshakeError
+from ..protocol import eio, jsoncodec
+from .http import HttpRequest, HttpResponse, WebSocketChannel, WebSocketHandler
+from .session import EngineSession, SessionState, WebSocketSessionHandler
+
+__all__ = ["CorsOrigins", "EngineServer", "WebSocketAcceptance"]
+
+log = logging.getLogger("socketwire.engine")
+
+CorsOrigins = Union[None, str, Iterable[str], "re.Pattern[str]", Callable[[str], bool]]
+AllowRequest = Callable[[HttpRequest], "bool | Awaitable[bool]"]
+
+
+@dataclass(slots=True)
+class WebSocketAcceptance:
+    """A WebSocket request the engine accepts: the host answers 101, then calls ``attach``."""
+
+    attach: Callable[[WebSocketChannel], WebSocketHandler]
+
+
+def new_sid() -> str:
+    """A fresh, unguessable session id (120 random bits, URL-safe)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(15)).decode("ascii")
+
+
+class EngineServer:
+    """The Engine.IO v4 server: hands every new session to ``on_session``.
+
+    Times are in seconds, sizes in bytes. ``cors_allowed_origins`` is ``None`` (no CORS
+    headers, every origin accepted, as Node's default), ``"*"``, a list of origins, a compiled
+    regular expression or a callable; when set, requests from other origins are refused (403).
+    """
+
+    def __init__(
+        self,
+        on_session: Callable[[EngineSession], None] | None = None,
+        *,
+        path: str = "/engine.io/",
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
+        max_http_buffer_size: int = 1_000_000,
+        transports: Iterable[str] = ("polling", "websocket"),
+        allow_upgrades: bool = True,
+        upgrade_timeout: float = 10.0,
+        cors_allowed_origins: CorsOrigins = None,
+        cors_credentials: bool = False,
+        allow_request: AllowRequest | None = None,
+        cookie: bool | str | dict[str, Any] = False,
+        max_buffered_bytes: int = 16 * 1024 * 1024,
+        volatile_threshold: int = 64 * 1024,
+    ) -> None:
+        self.on_session = on_session
+        self.path = path if path.endswith("/") else path + "/"
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.max_http_buffer_size = max_http_buffer_size
+        self.transports = tuple(transports)
+        self.allow_upgrades = allow_upgrades
+        self.upgrade_timeout = upgrade_timeout
+        self.cors_allowed_origins = cors_allowed_origins
+        self.cors_credentials = cors_credentials
+        self.allow_request = allow_request
+        self.cookie = cookie
+        self.max_buffered_bytes = max_buffered_bytes
+        self.volatile_threshold = volatile_threshold
+        self.sessions: dict[str, EngineSession] = {}
+
+    # -------------------------------------------------------------------- helpers
+
+    def error_response(self, code: int, headers: list[tuple[str, str]] | None = None) -> HttpResponse:
+        """Node's JSON error reply for an Engine.IO error code."""
+        err = HandshakeError(code)
+        body = jsoncodec.dumps({"code": err.code, "message": err.message}).encode()
+        hdrs = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        return HttpResponse(err.status, hdrs + (headers or []), body)
+
+    def origin_allowed(self, origin: str | None) -> bool:
+        """Whether a request with this Origin header may go on."""
+        allowed = self.cors_allowed_origins
+        if allowed is None or allowed == "*" or origin is None:
+            return True
+        if isinstance(allowed, str):
+            return origin == allowed
+        if isinstance(allowed, re.Pattern):
+            return allowed.fullmatch(origin) is not None
+        if callable(allowed):
+            return bool(allowed(origin))
+        return origin in set(allowed)
+
+    def cors_headers(self, request: HttpRequest) -> list[tuple[str, str]]:
+        """The CORS headers to add to a response for ``request`` (none unless configured)."""
+        if self.cors_allowed_origins is None:
+            return []
+        origin = request.headers.get("origin")
+        out: list[tuple[str, str]] = []
+        if self.cors_allowed_origins == "*" and not self.cors_credentials:
+            out.append(("Access-Control-Allow-Origin", "*"))
+        elif origin is not None and self.origin_allowed(origin):
+            out.append(("Access-Control-Allow-Origin", origin))
+            out.append(("Vary", "Origin"))
+        if self.cors_credentials and out:
+            out.append(("Access-Control-Allow-Credentials", "true"))
+        return out
+
+    async def _check_allowed(self, request: HttpRequest) -> None:
+        if not self.origin_allowed(request.headers.get("origin")):
+            raise HandshakeError(4)
+        if self.allow_request is not None:
+            try:
+                verdict = self.allow_request(request)
+                if inspect.isawaitable(verdict):
+                    verdict = await verdict
+            except Exception:
+                log.exception("allow_request failed")
+                verdict = False
+            if not verdict:
+                raise HandshakeError(4)
+
+    def _open_session(self, transport: str, request: HttpRequest) -> EngineSession:
+        sid = new_sid()
+        session = EngineSession(self, sid, transport, request)
+        self.sessions[sid] = session
+        return session
+
+    def _open_packet(self, session: EngineSession) -> str:
+        upgrades = ("websocket",) if (
+            session.transport == "polling" and self.allow_upgrades and "websocket" in self.transports
+        ) else ()
+        return eio.encode_open(
+            eio.OpenInfo(session.sid, upgrades, self.ping_interval, self.ping_timeout,
+                         self.max_http_buffer_size)
+        )
+
+    def _cookie_header(self, sid: str) -> list[tuple[str, str]]:
+        if not self.cookie:
+            return []
+        opts: dict[str, Any] = {"name": "io", "path": "/", "httponly": True, "samesite": "Lax"}
+        if isinstance(self.cookie, str):
+            opts["name"] = self.cookie
+        elif isinstance(self.cookie, dict):
+            opts.update(self.cookie)
+        parts = [f"{opts.pop('name')}={sid}"]
+        if opts.get("path"):
+            parts.append(f"Path={opts.pop('path')}")
+        if opts.pop("httponly", False):
+            parts.append("HttpOnly")
+        if opts.get("samesite"):
+            parts.append(f"SameSite={opts.pop('samesite')}")
+        if opts.pop("secure", False):
+            parts.append("Secure")
+        return [("Set-Cookie", "; ".join(parts))]
+
+    def _forget(self, session: EngineSession) -> None:
+        if self.sessions.get(session.sid) is session:
+            del self.sessions[session.sid]
+
+    def _start(self, session: EngineSession) -> None:
+        if self.on_session is not None:
+            self.on_session(session)
+
+    # --------------------------------------------------------------------- HTTP
+
+    async def handle_http(self, request: HttpRequest) -> HttpResponse:
+        """Answer an HTTP request to the Engine.IO path (long-polling, handshakes, CORS)."""
+        cors = self.cors_headers(request)
+        if request.method == "OPTIONS":
+            return self._preflight(request, cors)
+        try:
+            hs = eio.check_request(request.method, request.query, self.transports)
+            if hs.transport != "polling":
+                raise HandshakeError(3)
+            if hs.sid is None:
+                await self._check_allowed(request)
+                session = self._open_session("polling", request)
+                self._start(session)
+                body = self._open_packet(session).encode()
+                headers = [
+                    ("Content-Type", "text/plain; charset=UTF-8"),
+                    ("Content-Length", str(len(body))),
+                    *self._cookie_header(session.sid),
+                    *cors,
+                ]
+                return HttpResponse(200, headers, body)
+            session = self.sessions.get(hs.sid)  # type: ignore[assignment]
+            if session is None:
+                raise HandshakeError(1)
+            if session.transport != "polling":
+                await session.flushed()  # as Node: what the WebSocket was sent goes out first
+                raise HandshakeError(3)
+        except HandshakeError as exc:
+            return self.error_response(exc.code, cors)
+        if request.method == "GET":
+            response = await session.handle_poll()
+        elif request.method == "POST":
+            if session.state is not SessionState.OPEN:
+                return self.error_response(1, cors)
+            response = await session.handle_post(request)
+        else:
+            return self.error_response(2, cors)
+        response.headers.extend(cors)
+        return response
+
+    def _preflight(self, request: HttpRequest, cors: list[tuple[str, str]]) -> HttpResponse:
+        headers = list(cors)
+        if cors:
+            headers.append(("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE"))
+            wanted = request.headers.get("access-control-request-headers")
+            if wanted:
+                headers.append(("Access-Control-Allow-Headers", wanted))
+        headers.append(("Content-Length", "0"))
+        return HttpResponse(204, headers)
+
+    # ---------------------------------------------------------------- WebSocket
+
+    async def open_websocket(self, request: HttpRequest) -> WebSocketAcceptance | HttpResponse:
+        """Check a WebSocket request: accept it (the host answers 101) or refuse it."""
+        try:
+            hs = eio.check_request("GET", request.query, self.transports)
+            if hs.transport != "websocket":
+                raise HandshakeError(3)
+            if hs.sid is None:
+                await self._check_allowed(request)
+                return WebSocketAcceptance(functools.partial(self._attach_new, request))
+            session = self.sessions.get(hs.sid)
+            if session is None or session.state is not SessionState.OPEN:
+                raise HandshakeError(1)
+            if not self.allow_upgrades:
+                raise HandshakeError(3)
+        except HandshakeError as exc:
+            return self.error_response(exc.code)
+        if session.transport != "polling" or session.upgrading or session.upgraded:
+            return WebSocketAcceptance(_refuse_after_accept)
+        return WebSocketAcceptance(session.begin_upgrade)
+
+    def _attach_new(self, request: HttpRequest, channel: WebSocketChannel) -> WebSocketHandler:
+        session = self._open_session("websocket", request)
+        session.attach_websocket(channel)
+        channel.send(self._open_packet(session))
+        self._start(session)
+        return WebSocketSessionHandler(session)
+
+    # ----------------------------------------------------------------- shutdown
+
+    async def shutdown(self) -> None:
+        """Close every session (the host is stopping)."""
+        await self.close_all("forced server close")
+
+    async def close_all(self, reason: str = "forced server close") -> None:
+        """Close every session with ``reason``."""
+        for session in list(self.sessions.values()):
+            session.close(reason)
+        await asyncio.sleep(0)
+
+
+class _ClosedHandler:
+    __slots__ = ()
+
+    def on_message(self, data: str | bytes) -> None:
+        pass
+
+    def on_close(self) -> None:
+        pass
+
+
+def _refuse_after_accept(channel: WebSocketChannel) -> WebSocketHandler:
+    """A second WebSocket for an upgraded session: Node accepts it, then closes it.
+
+    The close waits 50 ms so frames already sent on the session's own WebSocket (which some
+    ASGI servers queue before the application reads them) are handled first.
+    """
+    asyncio.get_running_loop().call_later(0.05, channel.close)
+    return _ClosedHandler()

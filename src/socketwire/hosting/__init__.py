@@ -1,0 +1,1 @@
+"""Hosts for socketwire servers: an ASGI app and a fast standalone asyncio server."""

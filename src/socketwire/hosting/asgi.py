@@ -1,0 +1,269 @@
+"""The ASGI host: serve a socketwire server under uvicorn, hypercorn, granian..., or beside
+FastAPI / Starlette routes (``other_app``), with optional static files."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..engine.http import BodyTooLarge, HttpApp, HttpRequest, HttpResponse, PreparedMessage
+from .static import StaticFiles
+
+__all__ = ["ASGIApp", "run_asgi"]
+
+log = logging.getLogger("socketwire.hosting")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGICallable = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _request_from_scope(scope: Scope) -> HttpRequest:
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = headers[name] + ", " + value if name in headers else value
+    qs = scope.get("query_string", b"").decode("latin-1")
+    client = scope.get("client")
+    return HttpRequest(
+        method=scope.get("method", "GET"),
+        path=scope.get("path", "/"),
+        query=dict(parse_qsl(qs, keep_blank_values=True)),
+        headers=headers,
+        remote_addr=client[0] if client else "",
+        secure=scope.get("scheme") in ("https", "wss"),
+        query_string=qs,
+    )
+
+
+async def _send_response(send: Send, response: HttpResponse) -> None:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    if not any(k == b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    if response.close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class _Channel:
+    """The engine's view of one ASGI WebSocket: a queue drained by one writer task."""
+
+    __slots__ = ("_closing", "_idle", "_queue", "_queued", "_send", "_wake", "request", "writer")
+
+    def __init__(self, send: Send, request: HttpRequest) -> None:
+        self._send = send
+        self._queue: deque[str | bytes | int] = deque()
+        self._queued = 0
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+        self.request = request
+        self.writer = asyncio.get_running_loop().create_task(self._write())
+
+    def send(self, packet: str | bytes) -> None:
+        if self._closing:
+            return
+        self._queue.append(packet)
+        self._queued += len(packet)
+        self._idle.clear()
+        self._wake.set()
+
+    def send_prepared(self, message: PreparedMessage) -> None:
+        if self._closing:
+            return
+        self._queue.extend(message.packets)
+        self._queued += message.size
+        self._idle.clear()
+        self._wake.set()
+
+    def close(self, code: int = 1000) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._queue.append(code)
+        self._wake.set()
+
+    def buffered_amount(self) -> int:
+        return self._queued
+
+    async def flushed(self) -> None:
+        if not self._closing:
+            await self._idle.wait()
+
+    async def _write(self) -> None:
+        send = self._send
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                while self._queue:
+                    item = self._queue.popleft()
+                    if isinstance(item, int):
+                        await send({"type": "websocket.close", "code": item})
+                        return
+                    self._queued -= len(item)
+                    if isinstance(item, str):
+                        await send({"type": "websocket.send", "text": item})
+                    else:
+                        await send({"type": "websocket.send", "bytes": item})
+                self._idle.set()
+        except Exception:  # the connection is gone; the receive loop notices
+            self._closing = True
+            self._idle.set()
+
+
+class ASGIApp:
+    """An ASGI application serving a socketwire ``Server`` (or an ``EngineServer``).
+
+    Requests outside the Socket.IO path go to ``static_files`` (``{url_prefix: folder}``),
+    then to ``other_app`` (e.g. a FastAPI app), else get 404.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        other_app: ASGICallable | None = None,
+        static_files: Mapping[str, str | os.PathLike[str]] | None = None,
+    ) -> None:
+        inner = getattr(app, "http_app", None)
+        self.app: HttpApp = inner() if callable(inner) else app
+        self.other_app = other_app
+        self.static = StaticFiles(static_files)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry point."""
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        path: str = scope.get("path", "/")
+        mine = path.startswith(self.app.path) or path + "/" == self.app.path
+        if kind == "http":
+            if mine:
+                await self._http(scope, receive, send)
+                return
+            found = self.static.lookup(scope.get("method", "GET"), path)
+            if found is not None:
+                await _send_response(send, found)
+                return
+        elif kind == "websocket" and mine:
+            await self._websocket(scope, receive, send)
+            return
+        if self.other_app is not None:
+            await self.other_app(scope, receive, send)
+        elif kind == "http":
+            await _send_response(send, HttpResponse(404, [("Content-Type", "text/plain")],
+                                                    b"Not Found"))
+        elif kind == "websocket":
+            await receive()
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.other_app is not None:
+            await self.other_app(scope, receive, send)  # it answers lifespan itself
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.app.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = _request_from_scope(scope)
+        disconnected = False
+
+        async def read_body(limit: int) -> bytes:
+            nonlocal disconnected
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    disconnected = True
+                    raise BodyTooLarge("client went away")
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge()
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+
+        request.read_body = read_body
+        if request.method != "GET":
+            response = await self.app.handle_http(request)
+        else:
+            # a long-poll may wait: stop it if the client goes away meanwhile
+            handler = asyncio.ensure_future(self.app.handle_http(request))
+            watcher = asyncio.ensure_future(_wait_disconnect(receive))
+            done, _ = await asyncio.wait({handler, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if handler not in done:
+                handler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await handler
+                await _send_response(send, HttpResponse(400))  # nobody reads it
+                return
+            watcher.cancel()
+            response = handler.result()
+        await _send_response(send, response)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        request = _request_from_scope(scope)
+        outcome = await self.app.open_websocket(request)
+        if isinstance(outcome, HttpResponse):
+            if "websocket.http.response" in scope.get("extensions", {}):
+                headers = [(k.lower().encode(), v.encode()) for k, v in outcome.headers]
+                await send({"type": "websocket.http.response.start", "status": outcome.status,
+                            "headers": headers})
+                await send({"type": "websocket.http.response.body", "body": outcome.body})
+            else:
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        await send({"type": "websocket.accept"})
+        channel = _Channel(send, request)
+        handler = outcome.attach(channel)
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    text = message.get("text")
+                    data = text if text is not None else message.get("bytes") or b""
+                    handler.on_message(data)
+                elif kind == "websocket.disconnect":
+                    break
+        finally:
+            handler.on_close()
+            channel.close()
+            if not channel.writer.done():
+                channel.writer.cancel()
+
+
+def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any) -> None:
+    """Serve ``app`` with uvicorn (must be installed), blocking until stopped."""
+    import uvicorn
+
+    uvicorn.run(ASGIApp(app, **kwargs), host=host, port=port, log_level="warning",
+                lifespan="on")
