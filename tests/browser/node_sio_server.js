@@ -74,6 +74,7 @@ function refuseWhenAsked(socket, next) {
 }
 
 const records = new Map(); // key -> values received by "record", in order
+const flaky = new Map(); // key -> copies received by "flaky"
 
 function common(socket, tag) {
   socket.emit("auth", socket.handshake.auth);
@@ -83,9 +84,22 @@ function common(socket, tag) {
   socket.on("ack", (...args) => args.pop()(...args));
   socket.on("describe", (...args) => args.pop()(describe(args)));
   socket.on("whoami", (cb) =>
-    cb({ id: socket.id, nsp: socket.nsp.name, conn: socket.conn.id, transport: socket.conn.transport.name }),
+    cb({
+      id: socket.id,
+      nsp: socket.nsp.name,
+      conn: socket.conn.id,
+      transport: socket.conn.transport.name,
+      query: socket.handshake.query,
+      header: socket.handshake.headers["x-socketwire-test"] || null,
+    }),
   );
   socket.on("no-ack", () => {});
+  // Acknowledges only the `times`-th copy received for `key` (tests `retries`).
+  socket.on("flaky", (key, times, cb) => {
+    const seen = (flaky.get(key) || 0) + 1;
+    flaky.set(key, seen);
+    if (seen >= times) cb("acked copy " + seen);
+  });
   // Server-initiated ack: the server asks, the client answers through its ack callback.
   socket.on("ask-client", (question) => {
     socket

@@ -87,10 +87,8 @@ function subscribe(target, event, fn) {
   return () => target.off(event, fn);
 }
 
-const isBinary = (value) =>
-  value instanceof ArrayBuffer ||
-  ArrayBuffer.isView(value) ||
-  (typeof Blob !== "undefined" && value instanceof Blob);
+const isBinary = (value) => value instanceof ArrayBuffer || ArrayBuffer.isView(value);
+const isBlob = (value) => typeof Blob !== "undefined" && value instanceof Blob;
 
 function bytesOf(value) {
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
@@ -768,6 +766,7 @@ const MAX_ATTACHMENTS = 10;
 function containsBinary(value, depth = 0) {
   if (value === null || typeof value !== "object" || depth > 100) return false;
   if (isBinary(value)) return true;
+  if (isBlob(value)) throw new TypeError("Blob is not supported: send await blob.arrayBuffer()");
   if (Array.isArray(value)) return value.some((item) => containsBinary(item, depth + 1));
   if (typeof value.toJSON === "function") return false;
   return Object.keys(value).some((key) => containsBinary(value[key], depth + 1));
@@ -1384,6 +1383,9 @@ class Socket extends Emitter {
   }
 
   onopen() {
+    // One CONNECT per Engine.IO session: a second one would make the server close the connection.
+    if (this._connectSentOn === this.io.engine) return;
+    this._connectSentOn = this.io.engine;
     if (typeof this.auth === "function") {
       this.auth((data) => this._sendConnect(data));
     } else {
@@ -1405,6 +1407,7 @@ class Socket extends Emitter {
   onclose(reason, description) {
     this.connected = false;
     this.id = undefined;
+    this._connectSentOn = null;
     this._fire("disconnect", reason, description);
     this._clearAcks();
   }
@@ -1517,6 +1520,7 @@ class Socket extends Emitter {
   }
 
   destroy() {
+    this._connectSentOn = null;
     if (this.subs) {
       this.subs.forEach((off) => off());
       this.subs = undefined;
