@@ -6,7 +6,9 @@ the infinities. Built on orjson.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
 
 import orjson
@@ -14,6 +16,13 @@ import orjson
 from ..exceptions import LocalProtocolError, RemoteProtocolError
 
 _OPTS = orjson.OPT_NON_STR_KEYS
+_MAX_DEPTH = 256  # orjson itself refuses to encode deeper than 254 levels
+
+# JavaScript strings may hold lone UTF-16 surrogates; JSON.stringify writes them as \udXXX
+# escapes, which orjson refuses in both directions. Those (rare) values take a slower path.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def _default(value: Any) -> Any:
@@ -24,20 +33,87 @@ def _default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def _js_string(text: str) -> str:
+    """``JSON.stringify(text)``, lone surrogates included (as lowercase ``\\udXXX``)."""
+    return _SURROGATE.sub(
+        lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False)
+    )
+
+
+def _escape_surrogates(value: Any, depth: int = 0) -> Any:
+    """Copy ``value`` with every string holding a lone surrogate made a raw JSON fragment."""
+    if depth > _MAX_DEPTH:
+        raise LocalProtocolError("cannot encode as JSON: too deeply nested")
+    if isinstance(value, str):
+        return orjson.Fragment(_js_string(value)) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        if any(isinstance(k, str) and _SURROGATE.search(k) for k in value):
+            members = (
+                _js_string(k if isinstance(k, str) else str(k)) + ":" + _dumps(v, depth + 1)
+                for k, v in value.items()
+            )
+            return orjson.Fragment("{" + ",".join(members) + "}")
+        return {k: _escape_surrogates(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_escape_surrogates(v, depth + 1) for v in value]
+    return value
+
+
+def _dumps(value: Any, depth: int = 0) -> str:
+    return _dumps_bytes(value, depth).decode()
+
+
+def _dumps_bytes(value: Any, depth: int = 0) -> bytes:
+    try:
+        return orjson.dumps(value, default=_default, option=_OPTS)
+    except orjson.JSONEncodeError as exc:
+        error = exc
+    try:
+        return orjson.dumps(_escape_surrogates(value, depth), default=_default, option=_OPTS)
+    except (orjson.JSONEncodeError, RecursionError):
+        raise LocalProtocolError(f"cannot encode as JSON: {error}") from None
+
+
 def dumps(value: Any) -> str:
     """Encode ``value`` as ``JSON.stringify`` would, returning a ``str``."""
-    try:
-        return orjson.dumps(value, default=_default, option=_OPTS).decode()
-    except orjson.JSONEncodeError as exc:
-        raise LocalProtocolError(f"cannot encode as JSON: {exc}") from None
+    return _dumps_bytes(value).decode()
 
 
 def dumps_bytes(value: Any) -> bytes:
     """Encode ``value`` as ``JSON.stringify`` would, returning UTF-8 bytes."""
-    try:
-        return orjson.dumps(value, default=_default, option=_OPTS)
-    except orjson.JSONEncodeError as exc:
-        raise LocalProtocolError(f"cannot encode as JSON: {exc}") from None
+    return _dumps_bytes(value)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):  # orjson refuses these too
+        raise ValueError("number out of range")
+    return number
+
+
+def _int_like_orjson(text: str) -> int | float:
+    number = int(text)
+    return number if -(2**63) <= number < 2**64 else float(number)
+
+
+def _loads_with_surrogates(text: str | bytes) -> Any:
+    """Decode JSON that orjson refused because it escapes a lone surrogate."""
+    if isinstance(text, bytes):
+        if not _SURROGATE_ESCAPE_BYTES.search(text):
+            raise ValueError("invalid JSON")
+        text = text.decode("utf-8")
+    elif not _SURROGATE_ESCAPE.search(text):
+        raise ValueError("invalid JSON")
+    return json.loads(
+        text,
+        parse_constant=_no_constant,
+        parse_float=_finite_float,
+        parse_int=_int_like_orjson,
+    )
 
 
 def loads(text: str | bytes) -> Any:
@@ -45,6 +121,10 @@ def loads(text: str | bytes) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
+        pass
+    try:
+        return _loads_with_surrogates(text)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
         raise RemoteProtocolError("invalid JSON payload") from None
 
 
