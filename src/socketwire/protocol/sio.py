@@ -86,16 +86,37 @@ def _deconstruct(value: Any, buffers: list[bytes]) -> Any:
     return value
 
 
+def _resolve(value: Any, buffers: list[bytes]) -> Any:
+    """Return the buffer ``value`` stands for if it is a placeholder, else ``value``."""
+    if isinstance(value, dict) and value.get("_placeholder") is True:
+        num = value.get("num")
+        if isinstance(num, int) and not isinstance(num, bool) and 0 <= num < len(buffers):
+            return buffers[num]
+        raise RemoteProtocolError("illegal attachments")
+    return value
+
+
 def _reconstruct(value: Any, buffers: list[bytes]) -> Any:
-    if isinstance(value, list):
-        return [_reconstruct(v, buffers) for v in value]
-    if isinstance(value, dict):
-        if value.get("_placeholder") is True:
-            num = value.get("num")
-            if isinstance(num, int) and not isinstance(num, bool) and 0 <= num < len(buffers):
-                return buffers[num]
-            raise RemoteProtocolError("illegal attachments")
-        return {k: _reconstruct(v, buffers) for k, v in value.items()}
+    """Replace placeholders with buffers, in place (``value`` is freshly decoded JSON).
+
+    Iterative, so any nesting the JSON parser accepted is walked without recursion.
+    """
+    value = _resolve(value, buffers)
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                if isinstance(item, (list, dict)):
+                    node[i] = item = _resolve(item, buffers)
+                    if not isinstance(item, bytes):
+                        stack.append(item)
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                if isinstance(item, (list, dict)):
+                    node[key] = item = _resolve(item, buffers)
+                    if not isinstance(item, bytes):
+                        stack.append(item)
     return value
 
 
@@ -182,6 +203,8 @@ def decode_text(text: str, max_attachments: int = 10) -> tuple[SioPacket, int]:
         if not digits.isdigit() or not digits.isascii():
             raise RemoteProtocolError("illegal attachments")
         attachments = int(digits)
+        if attachments < 1:
+            raise RemoteProtocolError("illegal attachments")
         if attachments > max_attachments:
             raise RemoteProtocolError("too many attachments")
         i = dash + 1
@@ -196,13 +219,18 @@ def decode_text(text: str, max_attachments: int = 10) -> tuple[SioPacket, int]:
             i = comma + 1
     ack_id: int | None = None
     j = i
-    while j < n and "0" <= text[j] <= "9":
+    limit = min(n, i + MAX_ACK_ID_DIGITS + 1)  # stop early: a longer id is rejected anyway
+    while j < limit and "0" <= text[j] <= "9":
         j += 1
     if j > i:
         if j - i > MAX_ACK_ID_DIGITS:
             raise RemoteProtocolError("invalid ack id")
         ack_id = int(text[i:j])
         i = j
+    elif i < n and text[i] in " \t\n\r":
+        # socket.io-parser reads leading whitespace as an ack id (Number(" ") == 0): refuse
+        # rather than decode the packet with another meaning
+        raise RemoteProtocolError("invalid payload")
     present = i < n
     data = jsoncodec.loads(text[i:]) if present else None
     if not _valid_payload(kind, data, present):

@@ -1,0 +1,402 @@
+"""Socket.IO v5 packet codec against the Node reference (socket.io-parser) vectors."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from _vectors import canon, from_j, ids, load, to_j
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socketwire.exceptions import LocalProtocolError, RemoteProtocolError
+from socketwire.protocol import sio
+from socketwire.protocol.sio import (
+    RESERVED_EVENTS,
+    SioDecoder,
+    SioPacket,
+    SioType,
+    decode_text,
+    encode_event,
+    encode_packet,
+    has_binary,
+)
+
+V = load("sio_packets.json")
+
+BINARY = (SioType.BINARY_EVENT, SioType.BINARY_ACK)
+TEXT_OF = {SioType.BINARY_EVENT: SioType.EVENT, SioType.BINARY_ACK: SioType.ACK}
+
+
+def wire_of(vector: dict[str, Any]) -> list[str | bytes]:
+    return [m if isinstance(m, str) else from_j(m) for m in vector["wire"]]
+
+
+def packet_of(obj: dict[str, Any]) -> SioPacket:
+    """The reference's decoded object as a SioPacket (binary packets come out as 2 / 3)."""
+    return SioPacket(SioType(obj["type"]), obj["nsp"], from_j(obj.get("data")), obj.get("id"))
+
+
+def object_of(packet: SioPacket) -> dict[str, Any]:
+    """A SioPacket in the reference's JSON-able form (socket.io-parser reports 5/6 as 2/3)."""
+    out: dict[str, Any] = {"type": int(TEXT_OF.get(packet.type, packet.type)), "nsp": packet.nsp}
+    if packet.id is not None:
+        out["id"] = packet.id
+    if packet.data is not None:
+        out["data"] = to_j(packet.data)
+    return out
+
+
+def feed_all(messages: list[str | bytes]) -> list[SioPacket]:
+    """Feed messages one by one; a binary packet yields nothing until its last attachment."""
+    decoder = SioDecoder()
+    out: list[SioPacket] = []
+    for message in messages:
+        packet = decoder.feed(message)
+        if packet is not None:
+            out.append(packet)
+    assert not decoder.waiting
+    return out
+
+
+def assert_vector(vector: dict[str, Any]) -> None:
+    """decode(wire) == object, attachment by attachment, and encode(object) == wire."""
+    wire = wire_of(vector)
+    expected = vector["object"]
+    header = wire[0]
+    assert isinstance(header, str)
+
+    decoder = SioDecoder()
+    for attachment_index, message in enumerate(wire[:-1]):
+        assert decoder.feed(message) is None, f"packet completed early at {attachment_index}"
+        assert decoder.waiting
+    decoded = decoder.feed(wire[-1])
+    assert decoded is not None
+    assert not decoder.waiting
+    assert canon(object_of(decoded)) == canon(expected)
+    assert (decoded.type in BINARY) == (header[0] in "56")
+    assert (len(wire) > 1) == (decoded.type in BINARY)
+
+    assert encode_packet(packet_of(expected)) == wire
+    assert encode_packet(decoded) == wire  # BINARY_* packets encode the same way
+
+
+@pytest.mark.parametrize("vector", V["valid"], ids=ids(V["valid"]))
+def test_valid_vectors(vector: dict[str, Any]) -> None:
+    assert_vector(vector)
+
+
+TEXT_EVENTS = [
+    v for v in V["valid"] if v["object"]["type"] == SioType.EVENT and len(v["wire"]) == 1
+]
+
+
+@pytest.mark.parametrize("vector", TEXT_EVENTS, ids=ids(TEXT_EVENTS))
+def test_encode_event_fast_path(vector: dict[str, Any]) -> None:
+    obj = vector["object"]
+    assert encode_event(obj["nsp"], from_j(obj["data"]), obj.get("id")) == vector["wire"][0]
+    assert encode_event(obj["nsp"], tuple(from_j(obj["data"])), obj.get("id")) == vector["wire"][0]
+
+
+@pytest.mark.parametrize("vector", V["decode_only"], ids=ids(V["decode_only"]))
+def test_decode_only_vectors(vector: dict[str, Any]) -> None:
+    got = feed_all(wire_of(vector))
+    assert [canon(object_of(p)) for p in got] == [canon(o) for o in vector["objects"]]
+
+
+def assert_rejected(messages: list[str | bytes], error_at: int | None) -> None:
+    """Feeding raises RemoteProtocolError (only that) at message ``error_at`` (any, if None)."""
+    decoder = SioDecoder()
+    for index, message in enumerate(messages):
+        if error_at is not None and index < error_at:
+            decoder.feed(message)
+            continue
+        try:
+            decoder.feed(message)
+        except RemoteProtocolError:
+            assert error_at is None or index == error_at
+            assert not decoder.waiting
+            return
+        assert error_at is None, f"accepted message {index}"
+    pytest.fail("no RemoteProtocolError")
+
+
+@pytest.mark.parametrize("vector", V["invalid"], ids=ids(V["invalid"]))
+def test_invalid_vectors(vector: dict[str, Any]) -> None:
+    assert_rejected(wire_of(vector), vector["error_at"])
+
+
+@pytest.mark.parametrize("vector", V["lenient"], ids=ids(V["lenient"]))
+def test_reference_lenient_inputs_are_rejected(vector: dict[str, Any]) -> None:
+    """The reference accepts these; socketwire rejects them on purpose (see "reason")."""
+    assert vector["reason"]
+    assert_rejected(wire_of(vector), None)
+
+
+def test_vector_files_cover_the_brief() -> None:
+    valid = V["valid"]
+    assert any(v["object"].get("id") == 0 for v in valid)
+    assert any(v["object"].get("id", 0) > 2**31 for v in valid)
+    assert any(len(v["wire"]) > 3 for v in valid)
+    assert any(v["object"]["type"] == SioType.ACK and v["object"]["data"] == [] for v in valid)
+    assert any(v["object"]["type"] == SioType.CONNECT and "data" in v["object"] for v in valid)
+    assert any(v["object"]["type"] == SioType.CONNECT and "data" not in v["object"] for v in valid)
+    assert any(
+        v["object"]["type"] == SioType.CONNECT_ERROR and "data" in v["object"].get("data", "")
+        for v in valid
+    )
+    assert len(V["invalid"]) > 50
+
+
+# ------------------------------------------------------------------------------ decoder details
+
+
+def test_decode_text_returns_attachment_count() -> None:
+    packet, attachments = decode_text('52-/admin,7["a",{"_placeholder":true,"num":1}]')
+    assert attachments == 2
+    assert packet == SioPacket(
+        SioType.BINARY_EVENT, "/admin", ["a", {"_placeholder": True, "num": 1}], 7
+    )
+
+
+def test_max_attachments_is_configurable() -> None:
+    header = '53-["a",{"_placeholder":true,"num":0}]'
+    with pytest.raises(RemoteProtocolError):
+        SioDecoder(max_attachments=2).feed(header)
+    decoder = SioDecoder(max_attachments=3)
+    assert decoder.feed(header) is None
+    assert decoder.feed(b"1") is None
+    assert decoder.feed(b"2") is None
+    assert decoder.feed(b"3") == SioPacket(SioType.BINARY_EVENT, "/", ["a", b"1"])
+
+
+def test_reset_drops_a_pending_packet() -> None:
+    decoder = SioDecoder()
+    assert decoder.feed('51-["a",{"_placeholder":true,"num":0}]') is None
+    assert decoder.waiting
+    decoder.reset()
+    assert not decoder.waiting
+    with pytest.raises(RemoteProtocolError):
+        decoder.feed(b"late")
+    assert decoder.feed('2["b"]') == SioPacket(SioType.EVENT, "/", ["b"])
+
+
+def test_attachments_accept_bytes_like_and_return_bytes() -> None:
+    decoder = SioDecoder()
+    decoder.feed('52-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]')
+    decoder.feed(bytearray(b"x"))
+    packet = decoder.feed(memoryview(b"y"))
+    assert packet is not None
+    assert packet.data == ["a", b"x", b"y"]
+    assert all(type(b) is bytes for b in packet.data[1:])
+
+
+def test_decoder_is_reusable_after_each_packet() -> None:
+    decoder = SioDecoder()
+    for i in range(3):
+        assert decoder.feed(f'5{1}-/n,{i}["e",{{"_placeholder":true,"num":0}}]') is None
+        got = decoder.feed(bytes([i]))
+        assert got == SioPacket(SioType.BINARY_EVENT, "/n", ["e", bytes([i])], i)
+        assert decoder.feed(f'2["t",{i}]') == SioPacket(SioType.EVENT, "/", ["t", i])
+
+
+def test_ack_id_digit_cap() -> None:
+    assert decode_text('29007199254740991["a"]')[0].id == 2**53 - 1
+    assert decode_text('29999999999999999["a"]')[0].id == 9999999999999999  # 16 digits
+    with pytest.raises(RemoteProtocolError):
+        decode_text('212345678901234567["a"]')  # 17 digits
+
+
+# ------------------------------------------------------------------------------ encoder details
+
+
+def test_encoder_switches_to_binary_types() -> None:
+    assert encode_packet(SioPacket(SioType.EVENT, "/", ["a", b"\x01"], 3)) == [
+        '51-3["a",{"_placeholder":true,"num":0}]',
+        b"\x01",
+    ]
+    assert encode_packet(SioPacket(SioType.ACK, "/x", [(b"", bytearray(b"z"))], 0)) == [
+        '62-/x,0[[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]]',
+        b"",
+        b"z",
+    ]
+
+
+def test_encoder_accepts_tuples_and_memoryviews() -> None:
+    assert encode_packet(SioPacket(SioType.EVENT, "/", ("a", (1, 2)))) == ['2["a",[1,2]]']
+    out = encode_packet(SioPacket(SioType.EVENT, "/", ["a", {"k": memoryview(b"mv")}]))
+    assert out == ['51-["a",{"k":{"_placeholder":true,"num":0}}]', b"mv"]
+    assert type(out[1]) is bytes
+
+
+def test_encoder_leaves_connect_and_disconnect_alone() -> None:
+    assert encode_packet(SioPacket(SioType.CONNECT)) == ["0"]
+    assert encode_packet(SioPacket(SioType.DISCONNECT, "/admin")) == ["1/admin,"]
+    assert encode_packet(SioPacket(SioType.CONNECT, "/admin", {"sid": "x"})) == [
+        '0/admin,{"sid":"x"}'
+    ]
+
+
+def test_has_binary() -> None:
+    assert not has_binary(["a", 1, None, {"b": [True, "c"]}])
+    assert has_binary(["a", {"b": [1, b""]}])
+    assert has_binary(bytearray())
+    assert has_binary(({"x": memoryview(b"1")},))
+
+
+def test_check_event_name() -> None:
+    for name in RESERVED_EVENTS:
+        with pytest.raises(LocalProtocolError):
+            sio.check_event_name(name)
+    sio.check_event_name("message")
+    sio.check_event_name("Connect")
+
+
+def test_reserved_events_match_the_reference() -> None:
+    assert RESERVED_EVENTS == {
+        "connect",
+        "connect_error",
+        "disconnect",
+        "disconnecting",
+        "newListener",
+        "removeListener",
+    }
+
+
+# ------------------------------------------------------------------------------ R4: linear time
+
+
+def _best_time(func: Any, runs: int = 3) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _rejects(text: str) -> None:
+    with pytest.raises(RemoteProtocolError):
+        SioDecoder().feed(text)
+
+
+MB = 1_000_000
+ADVERSARIAL = {
+    "binary count of 1e6 nines": "5" + "9" * MB,
+    "namespace of 1e6 chars, no comma": "2/" + "a" * MB,
+    "1e5-deep [[[": "2" + "[" * 100_000,
+    "1e5-deep {: in a binary header": "51-" + '{"a":' * 100_000,
+    "ack id of 1e6 digits": "2" + "1" * MB + '["a"]',
+    "ack id of 1e6 digits, no payload": "2" + "1" * MB,
+    "1e5-deep [[[ after an ack id and namespace": "2/a,1" + "[" * 100_000,
+}
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
+def test_adversarial_input_is_rejected_in_linear_time(text: str) -> None:
+    """R4: each is rejected with RemoteProtocolError (never RecursionError), in <= 100 ms and
+    within 10x the time of a benign 1 MB packet."""
+    benign = '2["a","' + "x" * MB + '"]'
+    assert SioDecoder().feed(benign) is not None
+    benign_time = _best_time(lambda: SioDecoder().feed(benign))
+    _rejects(text)
+    elapsed = _best_time(lambda: pytest.raises(RemoteProtocolError, SioDecoder().feed, text))
+    assert elapsed <= 0.1
+    assert elapsed <= 10 * benign_time + 0.002  # + 2 ms for timer noise on tiny times
+
+
+@pytest.mark.parametrize("depth", [100, 500, 1000, 1020])
+def test_deep_binary_payload_within_the_json_limit(depth: int) -> None:
+    """Nesting that the JSON parser accepts must not overflow the placeholder walk."""
+    header = '51-["deep",' + "[" * depth + '{"_placeholder":true,"num":0}' + "]" * depth + "]"
+    decoder = SioDecoder()
+    assert decoder.feed(header) is None
+    packet = decoder.feed(b"\x00")
+    assert packet is not None
+    value = packet.data[1]
+    for _ in range(depth):
+        assert isinstance(value, list) and len(value) == 1
+        value = value[0]
+    assert value == b"\x00"
+
+
+@pytest.mark.parametrize("depth", [1000, 1020])
+def test_deep_binary_payload_with_a_bad_placeholder(depth: int) -> None:
+    header = '51-["deep",' + '{"k":' * depth + '{"_placeholder":true,"num":1}' + "}" * depth + "]"
+    decoder = SioDecoder()
+    assert decoder.feed(header) is None
+    with pytest.raises(RemoteProtocolError):
+        decoder.feed(b"\x00")
+
+
+# ------------------------------------------------------------------------------ properties
+
+JSON_SAFE_INT = st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=12)
+KEY = TEXT.filter(lambda k: k != "_placeholder")
+LEAF = (
+    st.none()
+    | st.booleans()
+    | JSON_SAFE_INT
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | TEXT
+    | st.binary(max_size=16)
+)
+VALUE = st.recursive(
+    LEAF,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEY, inner, max_size=4),
+    max_leaves=12,
+)
+EVENT_NAME = TEXT.filter(lambda n: n not in RESERVED_EVENTS) | JSON_SAFE_INT
+NSP = st.just("/") | st.text(
+    st.characters(exclude_characters=",", exclude_categories=("Cs",)), min_size=1, max_size=8
+).map(lambda s: "/" + s)
+ACK_ID = st.none() | st.integers(min_value=0, max_value=2**53 - 1)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return canon(a) == canon(b)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nsp=NSP, name=EVENT_NAME, args=st.lists(VALUE, max_size=4), ack_id=ACK_ID)
+def test_event_round_trip(nsp: str, name: str | int, args: list[Any], ack_id: int | None) -> None:
+    packet = SioPacket(SioType.EVENT, nsp, [name, *args], ack_id)
+    wire = encode_packet(packet)
+    assert isinstance(wire[0], str)
+    assert all(isinstance(b, bytes) for b in wire[1:])
+    (decoded,) = feed_all(wire)
+    assert decoded.type == (SioType.BINARY_EVENT if len(wire) > 1 else SioType.EVENT)
+    assert (decoded.nsp, decoded.id) == (nsp, ack_id)
+    assert _same(decoded.data, packet.data)
+    assert encode_packet(decoded) == wire
+
+
+@settings(max_examples=150, deadline=None)
+@given(nsp=NSP, args=st.lists(VALUE, max_size=4), ack_id=st.integers(0, 2**53 - 1))
+def test_ack_round_trip(nsp: str, args: list[Any], ack_id: int) -> None:
+    wire = encode_packet(SioPacket(SioType.ACK, nsp, args, ack_id))
+    (decoded,) = feed_all(wire)
+    assert decoded.type == (SioType.BINARY_ACK if len(wire) > 1 else SioType.ACK)
+    assert (decoded.nsp, decoded.id) == (nsp, ack_id)
+    assert _same(decoded.data, args)
+
+
+MESSAGE = st.text(max_size=40) | st.binary(max_size=8)
+HEADERISH = st.from_regex(r"\A[0-79a ]?([0-9]{0,3}-)?(/[a-z,]{0,3},?)?[0-9]{0,4}", fullmatch=True)
+JSONISH = st.sampled_from(
+    ['["a"]', "[]", "{}", '["connect"]', '{"_placeholder":true,"num":0}', "[", "null", '"x"', "1"]
+)
+STRUCTURED = st.builds(lambda h, j: h + j, HEADERISH, JSONISH | st.text(max_size=10))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(MESSAGE | STRUCTURED, max_size=6))
+def test_random_input_raises_only_remote_protocol_error(messages: list[str | bytes]) -> None:
+    decoder = SioDecoder()
+    for message in messages:
+        try:
+            decoder.feed(message)
+        except RemoteProtocolError:
+            decoder = SioDecoder()
