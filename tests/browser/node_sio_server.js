@@ -118,6 +118,8 @@ function common(socket, tag) {
   socket.on("broadcast", (...args) => socket.broadcast.emit("broadcast", ...args));
   socket.on("disconnect-me", (close) => socket.disconnect(Boolean(close)));
   socket.on("close-conn", () => socket.conn.close());
+  // A raw Engine.IO message that is no valid Socket.IO packet ("parse error" on the client).
+  socket.on("send-garbage", () => socket.conn.send("9garbage"));
   socket.on("record", (key, value) => {
     if (!records.has(key)) records.set(key, []);
     records.get(key).push(value);

@@ -670,14 +670,17 @@ async def test_connect_error_when_server_unreachable(page: Page) -> None:
         const errors = [];
         socket.on("connect_error", (err) => errors.push(err.message));
         const attempts = [];
+        let reconnectErrors = 0;
         socket.io.on("reconnect_attempt", (n) => attempts.push(n));
+        socket.io.on("reconnect_error", () => reconnectErrors++);
         await next(socket.io, "reconnect_failed", 5000);
-        return { errors: errors.length, attempts, active: socket.active };
+        return { errors: errors.length, attempts, reconnectErrors };
         """,
         free_port(),
     )
     assert result["errors"] == 3  # the first try and two reconnection attempts
     assert result["attempts"] == [1, 2]
+    assert result["reconnectErrors"] == 2
 
 
 async def test_auth_object_and_function(page: Page) -> None:
@@ -737,6 +740,11 @@ async def test_disconnect_reasons(page: Page) -> None:
         await sleep(300);
         out.states = [a.connected, a.active, b.connected, b.active, c.connected, c.active];
         out.reconnects = reconnects.length;
+        // A socket closed by the client can connect again.
+        c.connect();
+        await next(c, "connect");
+        out.again = await c.emitWithAck("ack", "again");
+        c.disconnect();
         return out;
         """
     )
@@ -745,6 +753,47 @@ async def test_disconnect_reasons(page: Page) -> None:
     assert result["client"] == "io client disconnect"
     assert result["states"] == [False, False, False, False, False, False]
     assert result["reconnects"] == 0
+    assert result["again"] == "again"
+
+
+async def test_parse_error_then_reconnect(page: Page) -> None:
+    result = await page.run(
+        """
+        const socket = make();
+        await next(socket, "connect");
+        await upgraded(socket);
+        const firstId = socket.id;
+        const disconnected = next(socket, "disconnect");
+        socket.emit("send-garbage");
+        const [reason] = await disconnected;
+        await next(socket, "connect");
+        const out = { reason, newId: socket.id !== firstId,
+                      echo: await socket.emitWithAck("ack", "back") };
+        socket.disconnect();
+        return out;
+        """
+    )
+    assert result == {"reason": "parse error", "newId": True, "echo": "back"}
+
+
+async def test_remember_upgrade(page: Page) -> None:
+    result = await page.run(
+        """
+        const first = make("/", { forceNew: true, rememberUpgrade: true });
+        await next(first, "connect");
+        await upgraded(first);
+        const second = make("/", { forceNew: true, rememberUpgrade: true });
+        const startedWith = second.io.engine.transport.name;
+        await next(second, "connect");
+        const server = await second.emitWithAck("whoami");
+        first.disconnect();
+        second.disconnect();
+        return [startedWith, server.transport];
+        """
+    )
+    # After a successful upgrade, the next connection goes straight to WebSocket.
+    want = expected_transport(page.transports)
+    assert result == [want, want]
 
 
 async def test_reconnect_after_server_restart(page: Page, sio_server: ServerProcess) -> None:
