@@ -1,0 +1,6 @@
+"""Adapters: the one interface the server uses to reach sockets, locally or across a cluster."""
+
+from .base import Adapter, BroadcastFlags, BroadcastOptions
+from .memory import InMemoryAdapter
+
+__all__ = ["Adapter", "BroadcastFlags", "BroadcastOptions", "InMemoryAdapter"]

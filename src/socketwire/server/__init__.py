@@ -1,0 +1,1 @@
+"""The Socket.IO server API: Server, Namespace, Socket, BroadcastOperator."""

@@ -1,0 +1,169 @@
+"""ServerConnection: one per Engine.IO session; multiplexes the namespace sockets.
+
+(socket.io calls this a ``Client``; the name here keeps "client" for the client package.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import ConnectionRefused, RemoteProtocolError
+from ..protocol import jsoncodec
+from ..protocol.reasons import Reason
+from ..protocol.sio import SioDecoder, SioPacket, SioType
+from .handlers import call_handler, spawn
+from .socket import Socket
+
+if TYPE_CHECKING:
+    from ..engine.session import EngineSession
+    from .namespace import Namespace
+    from .server import Server
+
+__all__ = ["ServerConnection"]
+
+log = logging.getLogger("socketwire")
+
+
+class ServerConnection:
+    """The Socket.IO state of one Engine.IO session."""
+
+    __slots__ = ("_connect_timer", "_pending", "decoder", "server", "session", "sockets")
+
+    def __init__(self, server: Server, session: EngineSession) -> None:
+        self.server = server
+        self.session = session
+        self.decoder = SioDecoder(server.max_attachments)
+        self.sockets: dict[str, Socket] = {}  # namespace name -> socket
+        self._pending: dict[str, list[SioPacket]] = {}  # namespaces whose CONNECT is running
+        self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            server.connect_timeout, self._connect_timed_out
+        )
+
+    @staticmethod
+    def new_socket_id() -> str:
+        """A fresh socket id (not the Engine.IO session id)."""
+        return base64.urlsafe_b64encode(secrets.token_bytes(15)).decode("ascii")
+
+    def _connect_timed_out(self) -> None:
+        self._connect_timer = None
+        if not self.sockets:
+            self.session.close("forced close")
+
+    # ------------------------------------------------------------- engine side
+
+    def on_message(self, data: str | bytes) -> None:
+        """An Engine.IO MESSAGE: decode and route it."""
+        try:
+            packet = self.decoder.feed(data)
+        except RemoteProtocolError as exc:
+            log.debug("closing %s: %s", self.session.sid, exc)
+            self.close(Reason.PARSE_ERROR)
+            return
+        if packet is None:
+            return
+        socket = self.sockets.get(packet.nsp)
+        if socket is not None:
+            if packet.type == SioType.CONNECT:
+                self.close(Reason.PARSE_ERROR)  # duplicate CONNECT
+            else:
+                socket._on_packet(packet)
+            return
+        pending = self._pending.get(packet.nsp)
+        if pending is not None and packet.type in (SioType.EVENT, SioType.BINARY_EVENT,
+                                                   SioType.ACK, SioType.BINARY_ACK):
+            pending.append(packet)
+        elif packet.type == SioType.CONNECT and pending is None:
+            self._connect(packet.nsp, packet.data)
+        else:
+            self.close(Reason.PARSE_ERROR)  # a packet for a namespace not joined
+
+    def on_close(self, reason: str) -> None:
+        """The Engine.IO session closed: every socket disconnects with its reason."""
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+        self.decoder.reset()
+        for socket in list(self.sockets.values()):
+            socket._on_close(reason)
+        self.sockets.clear()
+        self._pending.clear()
+
+    def close(self, reason: str = Reason.FORCED_CLOSE) -> None:
+        """Close the whole connection: sockets get ``reason``, then the session closes."""
+        for socket in list(self.sockets.values()):
+            socket._on_close(reason)
+        self.session.close("forced close")
+
+    def disconnect_all(self) -> None:
+        """Disconnect every namespace socket (each gets a DISCONNECT), then close the session."""
+        for socket in list(self.sockets.values()):
+            socket.disconnect()
+        self.session.close("forced close")
+
+    def _remove(self, socket: Socket) -> None:
+        if self.sockets.get(socket.nsp.name) is socket:
+            del self.sockets[socket.nsp.name]
+
+    def send_packet_text(self, text: str) -> None:
+        """Send an already-encoded Socket.IO text packet."""
+        self.session.send("4" + text)
+
+    # ---------------------------------------------------------------- connect
+
+    def _connect(self, name: str, auth: Any) -> None:
+        auth = auth if isinstance(auth, dict) else {}
+        nsp = self.server._namespace_for(name, auth)
+        if nsp is None:
+            self._connect_error(name, "Invalid namespace", None)
+            return
+        socket = Socket(nsp, self, auth)
+        if nsp._middlewares:
+            self._pending[name] = []
+            spawn(self._connect_with_middlewares(nsp, socket))
+        else:
+            self._accept(nsp, socket)
+
+    async def _connect_with_middlewares(self, nsp: Namespace, socket: Socket) -> None:
+        try:
+            for mw in list(nsp._middlewares):
+                result = mw.fn(socket)
+                if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                    await result
+        except ConnectionRefused as exc:
+            self._pending.pop(nsp.name, None)
+            self._connect_error(nsp.name, exc.message, exc.data)
+            return
+        except Exception as exc:
+            self._pending.pop(nsp.name, None)
+            self._connect_error(nsp.name, str(exc) or type(exc).__name__, None)
+            return
+        if self.session.state.value != "open":
+            self._pending.pop(nsp.name, None)
+            return
+        self._accept(nsp, socket)
+        for packet in self._pending.pop(nsp.name, []):
+            if socket.connected:
+                socket._on_packet(packet)
+
+    def _accept(self, nsp: Namespace, socket: Socket) -> None:
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+            self._connect_timer = None
+        self.sockets[nsp.name] = socket
+        nsp._add(socket)
+        socket.connected = True
+        prefix = "40" if nsp.name == "/" else "40" + nsp.name + ","
+        self.session.send(prefix + jsoncodec.dumps({"sid": socket.id}))
+        for handler in list(nsp._events.get("connection")):
+            call_handler(handler, (socket,))
+
+    def _connect_error(self, name: str, message: str, data: Any) -> None:
+        payload: dict[str, Any] = {"message": message}
+        if data is not None:
+            payload["data"] = data
+        prefix = "44" if name == "/" else "44" + name + ","
+        self.session.send(prefix + jsoncodec.dumps(payload))

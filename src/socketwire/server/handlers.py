@@ -1,0 +1,174 @@
+"""Calling user handlers: plain functions run inline, coroutine functions become tasks.
+
+Handlers are called with the arguments the peer sent, trimmed or padded with ``None`` to the
+handler's positional parameters, as a JavaScript function would see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["Handler", "call_handler", "spawn"]
+
+log = logging.getLogger("socketwire")
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+class Handler:
+    """A registered callable with what we learned from its signature, computed once."""
+
+    __slots__ = ("fn", "is_async", "max_args", "min_args", "once", "wants_ack")
+
+    def __init__(self, fn: Callable[..., Any], once: bool = False) -> None:
+        self.fn = fn
+        self.once = once
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.max_args: int | None = None
+        self.min_args = 0
+        self.wants_ack = False
+        try:
+            params = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            return
+        positional = 0
+        required = 0
+        for p in params:
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                positional += 1
+                if p.default is p.empty:
+                    required += 1
+            elif p.kind is p.VAR_POSITIONAL:
+                positional = -1_000_000
+            elif p.kind is p.KEYWORD_ONLY and p.name == "ack":
+                self.wants_ack = True
+        self.max_args = None if positional < 0 else positional
+        self.min_args = required
+
+    def fit(self, args: tuple[Any, ...] | list[Any]) -> tuple[Any, ...]:
+        """Trim or pad ``args`` to the handler's positional parameters."""
+        n = len(args)
+        if self.max_args is not None and n > self.max_args:
+            return tuple(args[: self.max_args])
+        if n < self.min_args:
+            return (*args, *([None] * (self.min_args - n)))
+        return tuple(args)
+
+
+def spawn(coro: Any) -> asyncio.Task[Any]:
+    """Run a coroutine as a task that is kept alive and whose errors are logged."""
+    task = asyncio.ensure_future(coro)
+    _tasks.add(task)
+    task.add_done_callback(_task_done)
+    return task
+
+
+def _task_done(task: asyncio.Task[Any]) -> None:
+    _tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        exc = task.exception()
+        log.error("error in handler", exc_info=exc)
+
+
+def call_handler(
+    handler: Handler,
+    args: tuple[Any, ...] | list[Any],
+    on_result: Callable[[Any], None] | None = None,
+    ack: Callable[..., None] | None = None,
+) -> None:
+    """Call ``handler`` with ``args``; ``on_result`` gets its return value (awaited if needed).
+
+    With ``ack`` given and a handler declaring a keyword-only ``ack`` parameter, the handler
+    answers by calling ``ack(...)`` itself and its return value is ignored.
+    """
+    fitted = handler.fit(args)
+    kwargs = {}
+    if handler.wants_ack:
+        kwargs["ack"] = ack if ack is not None else _no_ack
+        on_result = None
+    try:
+        result = handler.fn(*fitted, **kwargs)
+    except Exception:
+        log.exception("error in handler %r", handler.fn)
+        return
+    if inspect.isawaitable(result):
+        spawn(_finish(result, on_result))
+    elif on_result is not None:
+        on_result(result)
+
+
+def _no_ack(*args: Any) -> None:
+    return None
+
+
+async def _finish(awaitable: Any, on_result: Callable[[Any], None] | None) -> None:
+    try:
+        result = await awaitable
+    except Exception:
+        log.exception("error in handler")
+        return
+    if on_result is not None:
+        on_result(result)
+
+
+def ack_args(result: Any) -> list[Any]:
+    """The ACK arguments for a handler's return value: none, one, or a tuple's items."""
+    if result is None:
+        return []
+    if isinstance(result, tuple):
+        return list(result)
+    return [result]
+
+
+def ack_value(args: tuple[Any, ...] | list[Any]) -> Any:
+    """What an awaited ack resolves to: ``None``, the single value, or a tuple."""
+    if not args:
+        return None
+    if len(args) == 1:
+        return args[0]
+    return tuple(args)
+
+
+class Emitter:
+    """Local listeners: ``on``/``once``/``off`` and calling them."""
+
+    __slots__ = ("_listeners",)
+
+    def __init__(self) -> None:
+        self._listeners: dict[str, list[Handler]] = {}
+
+    def add(self, event: str, fn: Callable[..., Any], once: bool = False) -> None:
+        """Register ``fn`` for ``event``."""
+        self._listeners.setdefault(event, []).append(Handler(fn, once))
+
+    def remove(self, event: str | None = None, fn: Callable[..., Any] | None = None) -> None:
+        """Remove one listener, every listener of an event, or all."""
+        if event is None:
+            self._listeners.clear()
+        elif fn is None:
+            self._listeners.pop(event, None)
+        else:
+            handlers = self._listeners.get(event, [])
+            self._listeners[event] = [h for h in handlers if h.fn is not fn]
+
+    def get(self, event: str) -> list[Handler]:
+        """The handlers of ``event`` (the list itself; do not change it)."""
+        return self._listeners.get(event) or []
+
+    def listeners(self, event: str) -> list[Callable[..., Any]]:
+        """The callables registered for ``event``."""
+        return [h.fn for h in self.get(event)]
+
+    def fire(self, event: str, *args: Any) -> None:
+        """Call every listener of ``event`` with ``args``."""
+        handlers = self._listeners.get(event)
+        if not handlers:
+            return
+        for h in list(handlers):
+            if h.once:
+                self.remove(event, h.fn)
+            call_handler(h, args)

@@ -1,0 +1,232 @@
+"""Server: the Socket.IO server, ``io`` in the socket.io tutorial."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..adapters.base import Adapter
+from ..adapters.memory import InMemoryAdapter
+from ..engine.http import HttpRequest, HttpResponse
+from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAcceptance
+from ..engine.session import EngineSession
+from .broadcast import BroadcastOperator
+from .connection import ServerConnection
+from .namespace import Namespace, ParentNamespace
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping
+
+    from ..hosting.asgi import ASGIApp, ASGICallable
+
+__all__ = ["Server"]
+
+CLIENT_FILES = {"socketwire.js": "classic", "socketwire.esm.js": "esm"}
+
+
+class Server:
+    """A Socket.IO v4 server.
+
+    ``io = Server()``; register ``@io.on("connection")``; serve it with ``socketwire.run(io)``
+    or mount ``io.asgi_app()`` under any ASGI server. Times are in seconds.
+
+    Options (Node's defaults): ``path`` ("/socket.io/"), ``ping_interval`` (25),
+    ``ping_timeout`` (20), ``max_http_buffer_size`` (1e6 bytes), ``transports``
+    (polling and websocket), ``allow_upgrades`` (True), ``upgrade_timeout`` (10),
+    ``connect_timeout`` (45), ``cors_allowed_origins`` (None: no CORS headers),
+    ``cors_credentials``, ``allow_request`` (a hook refusing requests with 403), ``cookie``
+    (sticky-session cookie), ``serve_client`` (True: the browser client at
+    ``/socket.io/socketwire.js`` and ``socketwire.esm.js``), ``adapter`` (a factory taking a
+    namespace; the in-memory adapter by default), ``max_attachments`` (10).
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str = "/socket.io/",
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
+        max_http_buffer_size: int = 1_000_000,
+        transports: Iterable[str] = ("polling", "websocket"),
+        allow_upgrades: bool = True,
+        upgrade_timeout: float = 10.0,
+        connect_timeout: float = 45.0,
+        cors_allowed_origins: CorsOrigins = None,
+        cors_credentials: bool = False,
+        allow_request: AllowRequest | None = None,
+        cookie: bool | str | dict[str, Any] = False,
+        serve_client: bool = True,
+        adapter: Callable[[Namespace], Adapter] = InMemoryAdapter,
+        max_attachments: int = 10,
+        max_buffered_bytes: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.engine = EngineServer(
+            self._on_session,
+            path=path,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            max_http_buffer_size=max_http_buffer_size,
+            transports=transports,
+            allow_upgrades=allow_upgrades,
+            upgrade_timeout=upgrade_timeout,
+            cors_allowed_origins=cors_allowed_origins,
+            cors_credentials=cors_credentials,
+            allow_request=allow_request,
+            cookie=cookie,
+            max_buffered_bytes=max_buffered_bytes,
+        )
+        self.connect_timeout = connect_timeout
+        self.serve_client = serve_client
+        self.adapter_factory = adapter
+        self.max_attachments = max_attachments
+        self.namespaces: dict[str, Namespace] = {}
+        self._parents: list[ParentNamespace] = []
+        self.sockets = self.of("/")
+
+    # ------------------------------------------------------------ namespaces
+
+    def of(self, name: str | re.Pattern[str] | Callable[[str, dict[str, Any]], bool]) -> Namespace:
+        """The namespace ``name``, created on first use; a regex or a callable
+        ``(name, auth) -> bool`` makes a dynamic namespace."""
+        if isinstance(name, str):
+            if not name.startswith("/"):
+                name = "/" + name
+            nsp = self.namespaces.get(name)
+            if nsp is None:
+                nsp = self.namespaces[name] = Namespace(self, name)
+            return nsp
+        parent = ParentNamespace(self, name)
+        self._parents.append(parent)
+        return parent
+
+    def _namespace_for(self, name: str, auth: dict[str, Any]) -> Namespace | None:
+        nsp = self.namespaces.get(name)
+        if nsp is not None:
+            return nsp
+        for parent in self._parents:
+            if parent.matches(name, auth):
+                child = self.namespaces[name] = parent.create_child(name)
+                return child
+        return None
+
+    # ------------------------------------------------------------ main namespace
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Register a handler on the main namespace (``connection``)."""
+        return self.sockets.on(event, handler)
+
+    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+        """Add a connection middleware to the main namespace."""
+        return self.sockets.use(middleware)
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Emit to every socket of the main namespace."""
+        self.sockets.emit(event, *args, callback=callback)
+
+    def send(self, *args: Any) -> None:
+        """Emit a ``message`` event to every socket of the main namespace."""
+        self.sockets.send(*args)
+
+    async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:
+        """Emit to every socket and await all acks."""
+        return await self.sockets.emit_with_ack(event, *args)
+
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Target the sockets in ``room``; a socket id targets that socket alone."""
+        return self.sockets.to(room)
+
+    in_ = to
+
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Every socket except those in ``room``."""
+        return self.sockets.except_(room)
+
+    @property
+    def volatile(self) -> BroadcastOperator:
+        """Drop the packet for clients that cannot receive it right now."""
+        return self.sockets.volatile
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """Only this server's sockets."""
+        return self.sockets.local
+
+    def timeout(self, seconds: float) -> BroadcastOperator:
+        """Wait at most ``seconds`` for acks."""
+        return self.sockets.timeout(seconds)
+
+    def compress(self, value: bool = True) -> BroadcastOperator:
+        """Accepted for compatibility."""
+        return self.sockets.compress(value)
+
+    async def fetch_sockets(self) -> list[Any]:
+        """Every socket of the main namespace."""
+        return await self.sockets.fetch_sockets()
+
+    def sockets_join(self, room: str | Iterable[str]) -> None:
+        """Make every socket of the main namespace join ``room``."""
+        self.sockets.sockets_join(room)
+
+    def sockets_leave(self, room: str | Iterable[str]) -> None:
+        """Make every socket of the main namespace leave ``room``."""
+        self.sockets.sockets_leave(room)
+
+    def disconnect_sockets(self, close: bool = False) -> None:
+        """Disconnect every socket of the main namespace."""
+        self.sockets.disconnect_sockets(close)
+
+    def server_side_emit(self, event: str, *args: Any) -> None:
+        """Emit to the other servers of the cluster."""
+        self.sockets.server_side_emit(event, *args)
+
+    # --------------------------------------------------------------- engine
+
+    def _on_session(self, session: EngineSession) -> None:
+        session.handler = ServerConnection(self, session)
+
+    @property
+    def path(self) -> str:
+        """The URL prefix served (``/socket.io/``)."""
+        return self.engine.path
+
+    @property
+    def max_http_buffer_size(self) -> int:
+        """The largest request body accepted."""
+        return self.engine.max_http_buffer_size
+
+    async def handle_http(self, request: HttpRequest) -> HttpResponse:
+        """Answer an HTTP request under ``path`` (the browser client files, then Engine.IO)."""
+        if self.serve_client and request.method in ("GET", "HEAD"):
+            kind = CLIENT_FILES.get(request.path[len(self.engine.path):])
+            if kind is not None and request.path.startswith(self.engine.path):
+                from ..static import browser_client_source
+
+                body = browser_client_source(kind)  # type: ignore[arg-type]
+                headers = [("Content-Type", "application/javascript; charset=utf-8"),
+                           ("Content-Length", str(len(body))), ("Cache-Control", "no-cache")]
+                return HttpResponse(200, headers, b"" if request.method == "HEAD" else body)
+        return await self.engine.handle_http(request)
+
+    async def open_websocket(self, request: HttpRequest) -> WebSocketAcceptance | HttpResponse:
+        """Accept or refuse a WebSocket request."""
+        return await self.engine.open_websocket(request)
+
+    async def shutdown(self) -> None:
+        """Close every connection ("server shutting down") and stop the adapters."""
+        await self.engine.close_all("forced server close")
+        for nsp in list(self.namespaces.values()):
+            await nsp.adapter.close()
+
+    # ---------------------------------------------------------------- hosting
+
+    def asgi_app(
+        self,
+        other_app: ASGICallable | None = None,
+        static_files: Mapping[str, str | os.PathLike[str]] | None = None,
+    ) -> ASGIApp:
+        """An ASGI application serving this server (and ``other_app`` for other paths)."""
+        from ..hosting.asgi import ASGIApp
+
+        return ASGIApp(self, other_app=other_app, static_files=static_files)

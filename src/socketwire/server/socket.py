@@ -1,0 +1,450 @@
+"""Socket: one client's connection to one namespace."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import AckTimeout, Disconnected
+from ..protocol import jsoncodec
+from ..protocol.reasons import Reason
+from ..protocol.sio import SioPacket, SioType, check_event_name, encode_packet, has_binary
+from .handlers import Emitter, Handler, ack_args, ack_value, call_handler, spawn
+
+if TYPE_CHECKING:
+    from ..engine.session import EngineSession
+    from .broadcast import BroadcastOperator
+    from .connection import ServerConnection
+    from .namespace import Namespace
+
+__all__ = ["Handshake", "Socket"]
+
+log = logging.getLogger("socketwire")
+
+
+@dataclass(slots=True)
+class Handshake:
+    """How the client connected, as socket.io's ``socket.handshake``."""
+
+    headers: dict[str, str]
+    query: dict[str, str]
+    auth: dict[str, Any]
+    address: str
+    secure: bool
+    url: str
+    issued: int = field(default_factory=lambda: int(time.time() * 1000))
+    xdomain: bool = False
+
+    @property
+    def time(self) -> str:
+        """When the connection was made, as a readable date string."""
+        return time.strftime("%a %b %d %Y %H:%M:%S GMT", time.gmtime(self.issued / 1000))
+
+
+class _AckEntry:
+    __slots__ = ("callback", "timer")
+
+    def __init__(self, callback: Callable[[list[Any] | None], None],
+                 timer: asyncio.TimerHandle | None) -> None:
+        self.callback = callback
+        self.timer = timer
+
+
+class Socket:
+    """A client connected to a namespace. Created by the server; handed to ``connection``.
+
+    Emitting never needs ``await``; ``emit_with_ack`` is the awaitable form.
+    """
+
+    def __init__(self, nsp: Namespace, connection: ServerConnection, auth: dict[str, Any]):
+        self.nsp = nsp
+        self.server = nsp.server
+        self.client = connection
+        self.conn: EngineSession = connection.session
+        self.id = connection.new_socket_id()
+        request = self.conn.request
+        self.handshake = Handshake(
+            headers=request.headers,
+            query=request.query,
+            auth=auth,
+            address=request.remote_addr,
+            secure=request.secure,
+            url=request.url,
+            xdomain="origin" in request.headers,
+        )
+        self.data: dict[str, Any] = {}
+        self.connected = False
+        self._events = Emitter()
+        self._any: list[Handler] = []
+        self._any_outgoing: list[Handler] = []
+        self._middlewares: list[Handler] = []
+        self._acks: dict[int, _AckEntry] = {}
+
+    def __repr__(self) -> str:
+        return f"<Socket {self.id} {self.nsp.name}>"
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def rooms(self) -> set[str]:
+        """The rooms this socket is in (its own id included)."""
+        return set(self.nsp.adapter.socket_rooms(self.id) or ())
+
+    @property
+    def disconnected(self) -> bool:
+        """Whether the socket is disconnected."""
+        return not self.connected
+
+    @property
+    def transport(self) -> str:
+        """The Engine.IO transport in use: ``polling`` or ``websocket``."""
+        return self.conn.transport
+
+    # ------------------------------------------------------------- listeners
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Register a handler for ``event`` (also usable as ``@socket.on("event")``).
+
+        What the handler returns answers the client's ack callback, when it asked for one;
+        a handler with a keyword-only ``ack`` parameter gets a callable to answer later.
+        """
+        if handler is None:
+            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+                self._events.add(event, fn)
+                return fn
+            return decorator
+        self._events.add(event, handler)
+        return handler
+
+    def once(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Like :meth:`on`, for the next occurrence only."""
+        if handler is None:
+            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+                self._events.add(event, fn, once=True)
+                return fn
+            return decorator
+        self._events.add(event, handler, once=True)
+        return handler
+
+    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
+        """Remove a handler, all handlers of ``event``, or every handler."""
+        self._events.remove(event, handler)
+
+    def listeners(self, event: str) -> list[Callable[..., Any]]:
+        """The handlers registered for ``event``."""
+        return self._events.listeners(event)
+
+    def on_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler(event, *args)`` for every incoming event."""
+        self._any.append(Handler(handler))
+        return handler
+
+    def prepend_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Like :meth:`on_any`, called before the others."""
+        self._any.insert(0, Handler(handler))
+        return handler
+
+    def off_any(self, handler: Callable[..., Any] | None = None) -> None:
+        """Remove a catch-all handler (or all of them)."""
+        self._any = [] if handler is None else [h for h in self._any if h.fn is not handler]
+
+    def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler(event, *args)`` for every event emitted to this socket."""
+        self._any_outgoing.append(Handler(handler))
+        return handler
+
+    def off_any_outgoing(self, handler: Callable[..., Any] | None = None) -> None:
+        """Remove an outgoing catch-all handler (or all of them)."""
+        self._any_outgoing = (
+            [] if handler is None else [h for h in self._any_outgoing if h.fn is not handler]
+        )
+
+    def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
+        """Add a packet middleware: ``middleware([event, *args])``, sync or async.
+
+        Raising refuses the packet: the socket's ``error`` listeners get the exception.
+        """
+        self._middlewares.append(Handler(middleware))
+        return middleware
+
+    # --------------------------------------------------------------- emitting
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Send ``event`` to this client; ``callback(*answer)`` receives its ack, if given."""
+        check_event_name(event)
+        self._emit(event, args, callback, None)
+
+    def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Emit a ``message`` event."""
+        self._emit("message", args, callback, None)
+
+    def _emit(self, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None,
+              timeout: float | None, volatile: bool = False) -> None:
+        if not self.connected:
+            if callback is not None and timeout is not None:
+                callback(Disconnected("socket is disconnected"))
+            return
+        if self._any_outgoing:
+            for h in list(self._any_outgoing):
+                call_handler(h, (event, *args))
+        if volatile and not self.conn.writable:
+            return
+        ack_id = None
+        if callback is not None:
+            ack_id = self.nsp.next_ack_id()
+            if timeout is None:
+                self._expect_ack(ack_id, lambda answer: callback(*answer))
+            else:
+                self._expect_ack(ack_id, _timeout_callback(callback), timeout)
+        data = [event, *args]
+        if has_binary(args):
+            parts = encode_packet(SioPacket(SioType.EVENT, self.nsp.name, data, ack_id))
+            parts[0] = "4" + parts[0]  # type: ignore[operator]
+            self.conn.send_many(parts)
+            return
+        nsp = self.nsp.name
+        head = "42" if nsp == "/" else "42" + nsp + ","
+        if ack_id is not None:
+            head += str(ack_id)
+        self.conn.send(head + jsoncodec.dumps(data))
+
+    async def emit_with_ack(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+        """Emit and wait for the client's ack; returns its value (a tuple for several).
+
+        Raises :class:`AckTimeout` after ``timeout`` seconds, :class:`Disconnected` if the
+        socket disconnects first.
+        """
+        check_event_name(event)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def done(err: Exception | None, *answer: Any) -> None:
+            if fut.done():
+                return
+            if err is not None:
+                fut.set_exception(err)
+            else:
+                fut.set_result(ack_value(answer))
+
+        self._emit(event, args, done, timeout if timeout is not None else 1e9)
+        return await fut
+
+    def timeout(self, seconds: float) -> _TimedEmitter:
+        """Emit with a deadline: ``socket.timeout(5).emit("ev", data, callback=cb)`` calls
+        ``cb(err, *answer)`` with ``err`` an :class:`AckTimeout` when no answer came."""
+        return _TimedEmitter(self, seconds)
+
+    @property
+    def volatile(self) -> _VolatileEmitter:
+        """Emit only if the client can receive now; otherwise the packet is dropped."""
+        return _VolatileEmitter(self)
+
+    # ---------------------------------------------------------------- acks
+
+    def _expect_ack(self, ack_id: int, callback: Callable[[list[Any] | None], None],
+                    timeout: float | None = None) -> None:
+        timer = None
+        if timeout is not None:
+            timer = asyncio.get_running_loop().call_later(timeout, self._ack_timed_out, ack_id)
+        self._acks[ack_id] = _AckEntry(callback, timer)
+
+    def _ack_timed_out(self, ack_id: int) -> None:
+        entry = self._acks.pop(ack_id, None)
+        if entry is not None:
+            entry.callback(None)
+
+    def _on_ack(self, packet: SioPacket) -> None:
+        assert packet.id is not None
+        entry = self._acks.pop(packet.id, None)
+        if entry is None:
+            return
+        if entry.timer is not None:
+            entry.timer.cancel()
+        try:
+            entry.callback(packet.data)
+        except Exception:
+            log.exception("error in ack callback")
+
+    # ----------------------------------------------------------------- rooms
+
+    def join(self, rooms: str | Iterable[str]) -> None:
+        """Join one room or several."""
+        self.nsp.adapter.add_all(self.id, [rooms] if isinstance(rooms, str) else rooms)
+
+    def leave(self, room: str) -> None:
+        """Leave a room."""
+        self.nsp.adapter.delete(self.id, room)
+
+    # ------------------------------------------------------------- broadcasts
+
+    @property
+    def broadcast(self) -> BroadcastOperator:
+        """Every other socket of the namespace: ``socket.broadcast.emit(...)``."""
+        return self.nsp._operator().except_(self.id)
+
+    def to(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Sockets in ``room`` except this one."""
+        return self.broadcast.to(room)
+
+    in_ = to
+
+    def except_(self, room: str | Iterable[str]) -> BroadcastOperator:
+        """Every other socket except those in ``room``."""
+        return self.broadcast.except_(room)
+
+    @property
+    def local(self) -> BroadcastOperator:
+        """Broadcast only to this server's sockets (cluster adapters)."""
+        return self.broadcast.local
+
+    # -------------------------------------------------------------- incoming
+
+    def _on_packet(self, packet: SioPacket) -> None:
+        kind = packet.type
+        if kind == SioType.EVENT or kind == SioType.BINARY_EVENT:
+            if self._middlewares:
+                spawn(self._run_middlewares(packet))
+            else:
+                self._dispatch(packet)
+        elif kind == SioType.ACK or kind == SioType.BINARY_ACK:
+            self._on_ack(packet)
+        elif kind == SioType.DISCONNECT:
+            self._on_close(Reason.CLIENT_DISCONNECT)
+
+    async def _run_middlewares(self, packet: SioPacket) -> None:
+        args = list(packet.data)
+        for mw in list(self._middlewares):
+            try:
+                result = mw.fn(args)
+                if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                    await result
+            except Exception as exc:
+                self._events.fire("error", exc)
+                return
+        if self.connected:
+            self._dispatch(SioPacket(packet.type, packet.nsp, args, packet.id))
+
+    def _dispatch(self, packet: SioPacket) -> None:
+        data = packet.data
+        event = data[0]
+        args = data[1:]
+        ack_id = packet.id
+        if self._any:
+            for h in list(self._any):
+                call_handler(h, (event, *args))
+        handlers = self._events.get(event if isinstance(event, str) else str(event))
+        if not handlers:
+            return
+        for h in list(handlers) if len(handlers) > 1 else handlers:
+            if h.once:
+                self._events.remove(event, h.fn)
+            if ack_id is None:
+                call_handler(h, args)
+            else:
+                sender = _AckSender(self, ack_id)
+                call_handler(h, args, sender.from_result, sender)
+                ack_id = None  # only the first handler answers
+
+    def _send_ack(self, ack_id: int, args: list[Any]) -> None:
+        if not self.connected:
+            return
+        parts = encode_packet(SioPacket(SioType.ACK, self.nsp.name, args, ack_id))
+        parts[0] = "4" + parts[0]  # type: ignore[operator]
+        if len(parts) == 1:
+            self.conn.send(parts[0])
+        else:
+            self.conn.send_many(parts)
+
+    # ------------------------------------------------------------ disconnect
+
+    def disconnect(self, close: bool = False) -> None:
+        """Disconnect from the namespace; ``close=True`` also closes the whole connection."""
+        if not self.connected:
+            return
+        if close:
+            self.client.disconnect_all()
+            return
+        self.conn.send("41" if self.nsp.name == "/" else "41" + self.nsp.name + ",")
+        self._on_close(Reason.SERVER_DISCONNECT)
+
+    def _on_close(self, reason: str) -> None:
+        if not self.connected:
+            return
+        self._events.fire("disconnecting", reason)
+        self.connected = False
+        self.nsp.adapter.delete_all(self.id)
+        self.nsp._remove(self)
+        self.client._remove(self)
+        acks, self._acks = self._acks, {}
+        for entry in acks.values():
+            if entry.timer is not None:
+                entry.timer.cancel()
+                entry.callback(_GONE)
+        self._events.fire("disconnect", reason)
+
+
+class _AckSender:
+    """Answers one client ack, once."""
+
+    __slots__ = ("ack_id", "sent", "socket")
+
+    def __init__(self, socket: Socket, ack_id: int) -> None:
+        self.socket = socket
+        self.ack_id = ack_id
+        self.sent = False
+
+    def __call__(self, *args: Any) -> None:
+        if not self.sent:
+            self.sent = True
+            self.socket._send_ack(self.ack_id, list(args))
+
+    def from_result(self, result: Any) -> None:
+        if not self.sent:
+            self.sent = True
+            self.socket._send_ack(self.ack_id, ack_args(result))
+
+
+_GONE: list[Any] = []  # passed to pending ack callbacks when the socket disconnects
+
+
+def _timeout_callback(callback: Callable[..., Any]) -> Callable[[list[Any] | None], None]:
+    def done(answer: list[Any] | None) -> None:
+        if answer is None:
+            callback(AckTimeout("operation has timed out"))
+        elif answer is _GONE:
+            callback(Disconnected("socket has been disconnected"))
+        else:
+            callback(None, *answer)
+    return done
+
+
+class _TimedEmitter:
+    __slots__ = ("seconds", "socket")
+
+    def __init__(self, socket: Socket, seconds: float) -> None:
+        self.socket = socket
+        self.seconds = seconds
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Emit; ``callback(err, *answer)`` gets the ack or an :class:`AckTimeout`."""
+        check_event_name(event)
+        self.socket._emit(event, args, callback, self.seconds if callback else None)
+
+    async def emit_with_ack(self, event: str, *args: Any) -> Any:
+        """Emit and await the ack; raises :class:`AckTimeout` when it is late."""
+        return await self.socket.emit_with_ack(event, *args, timeout=self.seconds)
+
+
+class _VolatileEmitter:
+    __slots__ = ("socket",)
+
+    def __init__(self, socket: Socket) -> None:
+        self.socket = socket
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Emit unless the client cannot receive right now."""
+        check_event_name(event)
+        self.socket._emit(event, args, callback, None, volatile=True)
