@@ -114,7 +114,9 @@ function common(socket, tag) {
     socket.join(room);
     cb();
   });
-  socket.on("to-room", (room, ...args) => io.of(socket.nsp.name).to(room).emit("room", room, ...args));
+  socket.on("to-room", (room, ...args) => {
+    io.of(socket.nsp.name).to(room).emit("room", room, ...args);
+  });
   socket.on("broadcast", (...args) => socket.broadcast.emit("broadcast", ...args));
   socket.on("disconnect-me", (close) => socket.disconnect(Boolean(close)));
   socket.on("close-conn", () => socket.conn.close());

@@ -162,7 +162,8 @@ function encodeEnginePacket(packet, base64Binary) {
 
 function decodeEnginePacket(raw) {
   if (typeof raw !== "string") {
-    return { type: "message", data: raw instanceof ArrayBuffer ? raw : bytesOf(raw).slice().buffer };
+    const data = raw instanceof ArrayBuffer ? raw : bytesOf(raw).slice().buffer;
+    return { type: "message", data };
   }
   if (raw.charAt(0) === "b") {
     try {
@@ -437,6 +438,8 @@ class Engine extends Emitter {
     this.pingInterval = 0;
     this.pingTimeout = 0;
     this.id = null;
+    this.transport = null;
+    this._transportSubs = [];
     this._pingDeadline = Infinity;
     if (typeof addEventListener === "function") {
       this._offline = () => this.onClose("transport close", { description: "network lost" });
@@ -458,7 +461,7 @@ class Engine extends Emitter {
 
   open() {
     if (this.transports.length === 0) {
-      setTimeout(() => this._fire("error", new Error("No transports available")), 0);
+      setTimeout(() => this.onError(new Error("No transports available")), 0);
       return;
     }
     let name = this.transports[0];
@@ -476,7 +479,7 @@ class Engine extends Emitter {
   }
 
   setTransport(transport) {
-    if (this.transport) this._transportSubs.forEach((off) => off());
+    this._transportSubs.forEach((off) => off());
     this.transport = transport;
     this._transportSubs = [
       subscribe(transport, "drain", () => this.onDrain()),
@@ -644,6 +647,7 @@ class Engine extends Emitter {
   flush() {
     if (
       this.readyState !== "closed" &&
+      this.transport &&
       this.transport.writable &&
       !this.upgrading &&
       this.writeBuffer.length
@@ -694,7 +698,7 @@ class Engine extends Emitter {
   close() {
     const finish = () => {
       this.onClose("forced close");
-      this.transport.close();
+      if (this.transport) this.transport.close();
     };
     const afterUpgrade = () => {
       this.off("upgrade", afterUpgrade);
@@ -728,7 +732,8 @@ class Engine extends Emitter {
     if (!["opening", "open", "closing"].includes(this.readyState)) return;
     clearTimeout(this._pingTimer);
     this._transportSubs.forEach((off) => off());
-    this.transport.close();
+    this._transportSubs = [];
+    if (this.transport) this.transport.close();
     if (this._offline) removeEventListener("offline", this._offline, false);
     this.readyState = "closed";
     this.id = null;
@@ -1272,13 +1277,19 @@ class Socket extends Emitter {
   }
 
   emit(event, ...args) {
-    if (RESERVED_EVENTS.has(event)) throw new Error('"' + String(event) + '" is a reserved event name');
+    if (RESERVED_EVENTS.has(event)) {
+      throw new Error('"' + String(event) + '" is a reserved event name');
+    }
     args.unshift(event);
     if (this._opts.retries && !this.flags.fromQueue && !this.flags.volatile) {
       this._enqueue(args);
       return this;
     }
-    const packet = { type: PacketType.EVENT, data: args, options: { compress: this.flags.compress !== false } };
+    const packet = {
+      type: PacketType.EVENT,
+      data: args,
+      options: { compress: this.flags.compress !== false },
+    };
     if (typeof args[args.length - 1] === "function") {
       const id = this.ids++;
       this._registerAck(id, args.pop());
