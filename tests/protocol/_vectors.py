@@ -9,10 +9,20 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors"
+
+# Hypothesis examples per property are multiplied by $SOCKETWIRE_FUZZ_SCALE (default 1, which
+# keeps tests/protocol at a few seconds); R1's >= 10 000 examples per property is a scale of 50.
+FUZZ_SCALE = max(1, int(os.environ.get("SOCKETWIRE_FUZZ_SCALE", "1")))
+
+
+def examples(n: int) -> int:
+    return n * FUZZ_SCALE
+
 
 _NUMBERS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "-0": -0.0}
 

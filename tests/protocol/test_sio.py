@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import pytest
-from _vectors import canon, from_j, ids, load, to_j
+from _vectors import canon, examples, from_j, ids, load, to_j
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -238,6 +238,24 @@ def test_encoder_leaves_connect_and_disconnect_alone() -> None:
     ]
 
 
+def test_binary_types_without_bytes_encode_as_text_packets() -> None:
+    """socket.io-parser refuses an attachment count of 0, so never send "50-"."""
+    assert encode_packet(SioPacket(SioType.BINARY_EVENT, "/", ["a"])) == ['2["a"]']
+    assert encode_packet(SioPacket(SioType.BINARY_ACK, "/x", [], 1)) == ["3/x,1[]"]
+
+
+def test_bytes_nested_deep_are_found() -> None:
+    """socket.io-parser's hasBinary has no depth limit; socketwire goes as deep as orjson."""
+    value: Any = b"deep"
+    for _ in range(200):
+        value = [value]
+    assert has_binary(value)
+    wire = encode_packet(SioPacket(SioType.EVENT, "/", ["e", value]))
+    assert wire[0].startswith("51-") and wire[1:] == [b"deep"]
+    (decoded,) = feed_all(wire)
+    assert decoded.data == ["e", value]
+
+
 def test_has_binary() -> None:
     assert not has_binary(["a", 1, None, {"b": [True, "c"]}])
     assert has_binary(["a", {"b": [1, b""]}])
@@ -359,7 +377,7 @@ def _same(a: Any, b: Any) -> bool:
     return canon(a) == canon(b)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(nsp=NSP, name=EVENT_NAME, args=st.lists(VALUE, max_size=4), ack_id=ACK_ID)
 def test_event_round_trip(nsp: str, name: str | int, args: list[Any], ack_id: int | None) -> None:
     packet = SioPacket(SioType.EVENT, nsp, [name, *args], ack_id)
@@ -373,7 +391,7 @@ def test_event_round_trip(nsp: str, name: str | int, args: list[Any], ack_id: in
     assert encode_packet(decoded) == wire
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(nsp=NSP, args=st.lists(VALUE, max_size=4), ack_id=st.integers(0, 2**53 - 1))
 def test_ack_round_trip(nsp: str, args: list[Any], ack_id: int) -> None:
     wire = encode_packet(SioPacket(SioType.ACK, nsp, args, ack_id))
@@ -391,7 +409,7 @@ JSONISH = st.sampled_from(
 STRUCTURED = st.builds(lambda h, j: h + j, HEADERISH, JSONISH | st.text(max_size=10))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.lists(MESSAGE | STRUCTURED, max_size=6))
 def test_random_input_raises_only_remote_protocol_error(messages: list[str | bytes]) -> None:
     decoder = SioDecoder()

@@ -28,8 +28,6 @@ _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 def _default(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
-    if isinstance(value, int):  # ints beyond 64 bits: JS would read a float
-        return float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
@@ -40,10 +38,14 @@ def _js_string(text: str) -> str:
     )
 
 
-def _escape_surrogates(value: Any, depth: int = 0) -> Any:
-    """Copy ``value`` with every string holding a lone surrogate made a raw JSON fragment."""
+def _js_compatible(value: Any, depth: int = 0) -> Any:
+    """Copy ``value`` for a second try after orjson refused it: strings holding a lone
+    surrogate become raw JSON fragments, ints beyond 64 bits become floats (what a JS
+    Number holds; orjson refuses them and never calls ``default`` for ints)."""
     if depth > _MAX_DEPTH:
         raise LocalProtocolError("cannot encode as JSON: too deeply nested")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -(2**63) <= value < 2**64 else float(value)
     if isinstance(value, str):
         return orjson.Fragment(_js_string(value)) if _SURROGATE.search(value) else value
     if isinstance(value, dict):
@@ -53,9 +55,9 @@ def _escape_surrogates(value: Any, depth: int = 0) -> Any:
                 for k, v in value.items()
             )
             return orjson.Fragment("{" + ",".join(members) + "}")
-        return {k: _escape_surrogates(v, depth + 1) for k, v in value.items()}
+        return {k: _js_compatible(v, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_escape_surrogates(v, depth + 1) for v in value]
+        return [_js_compatible(v, depth + 1) for v in value]
     return value
 
 
@@ -69,8 +71,8 @@ def _dumps_bytes(value: Any, depth: int = 0) -> bytes:
     except orjson.JSONEncodeError as exc:
         error = exc
     try:
-        return orjson.dumps(_escape_surrogates(value, depth), default=_default, option=_OPTS)
-    except (orjson.JSONEncodeError, RecursionError):
+        return orjson.dumps(_js_compatible(value, depth), default=_default, option=_OPTS)
+    except (orjson.JSONEncodeError, RecursionError, OverflowError):
         raise LocalProtocolError(f"cannot encode as JSON: {error}") from None
 
 

@@ -66,7 +66,7 @@ def has_binary(value: Any, depth: int = 0) -> bool:
     """Tell whether ``value`` holds bytes anywhere inside lists, tuples and dicts."""
     if isinstance(value, BINARY_TYPES):
         return True
-    if depth > 64:
+    if depth > 255:  # orjson refuses to encode deeper anyway
         return False
     if isinstance(value, (list, tuple)):
         return any(has_binary(v, depth + 1) for v in value)
@@ -136,6 +136,8 @@ def encode_packet(packet: SioPacket) -> list[str | bytes]:
         data = _deconstruct(data, buffers)
     elif kind in (SioType.BINARY_EVENT, SioType.BINARY_ACK):
         data = _deconstruct(data, buffers)
+        if not buffers:  # "50-" is refused by socket.io-parser: send a plain EVENT / ACK
+            kind = SioType.EVENT if kind == SioType.BINARY_EVENT else SioType.ACK
     parts = [str(int(kind))]
     if buffers or kind in (SioType.BINARY_EVENT, SioType.BINARY_ACK):
         parts.append(f"{len(buffers)}-")
