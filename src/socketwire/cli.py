@@ -1,0 +1,160 @@
+"""The ``socketwire`` command.
+
+``socketwire chat``: the chat app (page and Socket.IO server) on http://127.0.0.1:3000.
+``socketwire serve MODULE:ATTR``: serve your own ``socketwire.Server``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+
+
+def _add_address(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"interface to listen on (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
+
+
+def _static_mapping(values: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for value in values:
+        prefix, sep, folder = value.partition("=")
+        if not sep or not prefix.startswith("/") or not folder:
+            raise SystemExit(f"socketwire: --static wants PREFIX=FOLDER, got {value!r}")
+        mapping[prefix] = folder
+    return mapping
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``socketwire`` command."""
+    parser = argparse.ArgumentParser(
+        prog="socketwire", description="A fast Socket.IO v4 server for Python."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    chat = commands.add_parser("chat", help="run the chat app (page + Socket.IO server)",
+                               description="Serve the chat app: open http://HOST:PORT/.")
+    _add_address(chat)
+    # Admin UI hook: `--admin USER:PASSWORD` instruments the server with socketwire.admin
+    # (when that module is installed); see _enable_admin.
+    chat.add_argument("--admin", metavar="USER:PASSWORD", default=None,
+                      help="enable the admin UI with HTTP basic credentials")
+
+    serve = commands.add_parser(
+        "serve", help="serve a socketwire.Server object from your code",
+        description="Serve MODULE:ATTR, a socketwire.Server (or a function returning one).",
+    )
+    serve.add_argument("target", metavar="MODULE:ATTR",
+                       help="e.g. myapp:io or myapp.realtime:create_server")
+    _add_address(serve)
+    serve.add_argument("--hosting", choices=("standalone", "asgi"), default="standalone",
+                       help="the built-in HTTP server (default) or uvicorn through ASGI")
+    serve.add_argument("--static", action="append", default=[], metavar="PREFIX=FOLDER",
+                       help="also serve FOLDER's files under PREFIX (repeatable)")
+    return parser
+
+
+def load_target(target: str) -> Any:
+    """Import ``MODULE:ATTR`` (from the current directory too); call ATTR if it is a factory."""
+    from .server.server import Server
+
+    module_name, sep, attr_path = target.partition(":")
+    if not sep or not module_name or not attr_path:
+        raise SystemExit(f"socketwire: expected MODULE:ATTR, got {target!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"socketwire: cannot import {module_name!r}: {exc}") from exc
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            msg = f"socketwire: {module_name!r} has no attribute {attr_path!r}"
+            raise SystemExit(msg) from None
+    if not isinstance(obj, Server) and callable(obj):
+        obj = obj()
+    if not isinstance(obj, Server):
+        raise SystemExit(f"socketwire: {target} is not a socketwire.Server")
+    return obj
+
+
+def _enable_admin(io: Any, credentials: str) -> None:
+    """Instrument ``io`` for the admin UI, with HTTP basic ``USER:PASSWORD`` credentials."""
+    user, sep, password = credentials.partition(":")
+    if not sep or not user or not password:
+        raise SystemExit("socketwire: --admin wants USER:PASSWORD")
+    if importlib.util.find_spec("socketwire.admin") is None:
+        raise SystemExit("socketwire: the admin UI is not available in this version")
+    admin = importlib.import_module("socketwire.admin")
+    admin.instrument(io, auth={"type": "basic", "username": user, "password": password})
+
+
+def _announce(what: str, host: str) -> Any:
+    def on_started(server: Any) -> None:
+        shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+        print(f"socketwire {what} listening on http://{shown}:{server.port}/", flush=True)
+    return on_started
+
+
+def run_chat(args: argparse.Namespace) -> int:
+    """``socketwire chat``: the chat page and its Socket.IO server, until Ctrl-C."""
+    from .chat import STATIC_DIR, create_server
+    from .hosting.standalone import run
+
+    io = create_server()
+    if args.admin is not None:
+        _enable_admin(io, args.admin)
+    run(io, args.host, args.port, static_files={"/": str(STATIC_DIR)},
+        on_started=_announce("chat", args.host))
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """``socketwire serve MODULE:ATTR``: serve a user's Server, until Ctrl-C."""
+    io = load_target(args.target)
+    static = _static_mapping(args.static) or None
+    if args.hosting == "asgi":
+        if importlib.util.find_spec("uvicorn") is None:
+            raise SystemExit("socketwire: --hosting asgi needs uvicorn (pip install uvicorn)")
+        from .hosting.asgi import run_asgi
+
+        print(f"socketwire serving {args.target} with uvicorn on "
+              f"http://{args.host}:{args.port}/", flush=True)
+        run_asgi(io, args.host, args.port, static_files=static)
+        return 0
+    from .hosting.standalone import run
+
+    run(io, args.host, args.port, static_files=static, on_started=_announce(args.target, args.host))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``socketwire`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "chat":
+            return run_chat(args)
+        return run_serve(args)
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        print(f"socketwire: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
