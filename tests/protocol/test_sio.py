@@ -48,9 +48,9 @@ def object_of(packet: SioPacket) -> dict[str, Any]:
     return out
 
 
-def feed_all(messages: list[str | bytes]) -> list[SioPacket]:
+def feed_all(messages: list[str | bytes], max_attachments: int = 10) -> list[SioPacket]:
     """Feed messages one by one; a binary packet yields nothing until its last attachment."""
-    decoder = SioDecoder()
+    decoder = SioDecoder(max_attachments)
     out: list[SioPacket] = []
     for message in messages:
         packet = decoder.feed(message)
@@ -377,6 +377,14 @@ def _same(a: Any, b: Any) -> bool:
     return canon(a) == canon(b)
 
 
+def _check_attachment_limit(wire: list[str | bytes]) -> None:
+    """Like socket.io-parser, the encoder does not cap attachments; the default decoder (and
+    every Node peer) refuses more than 10."""
+    if len(wire) > 11:
+        with pytest.raises(RemoteProtocolError):
+            feed_all(wire)
+
+
 @settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(nsp=NSP, name=EVENT_NAME, args=st.lists(VALUE, max_size=4), ack_id=ACK_ID)
 def test_event_round_trip(nsp: str, name: str | int, args: list[Any], ack_id: int | None) -> None:
@@ -384,7 +392,8 @@ def test_event_round_trip(nsp: str, name: str | int, args: list[Any], ack_id: in
     wire = encode_packet(packet)
     assert isinstance(wire[0], str)
     assert all(isinstance(b, bytes) for b in wire[1:])
-    (decoded,) = feed_all(wire)
+    _check_attachment_limit(wire)
+    (decoded,) = feed_all(wire, max_attachments=len(wire))
     assert decoded.type == (SioType.BINARY_EVENT if len(wire) > 1 else SioType.EVENT)
     assert (decoded.nsp, decoded.id) == (nsp, ack_id)
     assert _same(decoded.data, packet.data)
@@ -395,7 +404,8 @@ def test_event_round_trip(nsp: str, name: str | int, args: list[Any], ack_id: in
 @given(nsp=NSP, args=st.lists(VALUE, max_size=4), ack_id=st.integers(0, 2**53 - 1))
 def test_ack_round_trip(nsp: str, args: list[Any], ack_id: int) -> None:
     wire = encode_packet(SioPacket(SioType.ACK, nsp, args, ack_id))
-    (decoded,) = feed_all(wire)
+    _check_attachment_limit(wire)
+    (decoded,) = feed_all(wire, max_attachments=len(wire))
     assert decoded.type == (SioType.BINARY_ACK if len(wire) > 1 else SioType.ACK)
     assert (decoded.nsp, decoded.id) == (nsp, ack_id)
     assert _same(decoded.data, args)
