@@ -15,6 +15,7 @@ from typing import Any, Union
 
 from ..exceptions import HandshakeError
 from ..protocol import eio, jsoncodec
+from .hooks import EngineHooks
 from .http import HttpRequest, HttpResponse, WebSocketChannel, WebSocketHandler
 from .session import EngineSession, SessionState, WebSocketSessionHandler
 
@@ -79,6 +80,7 @@ class EngineServer:
         self.max_buffered_bytes = max_buffered_bytes
         self.volatile_threshold = volatile_threshold
         self.sessions: dict[str, EngineSession] = {}
+        self.hooks = EngineHooks()
 
     # -------------------------------------------------------------------- helpers
 
@@ -172,6 +174,9 @@ class EngineServer:
     def _start(self, session: EngineSession) -> None:
         if self.on_session is not None:
             self.on_session(session)
+        if self.hooks.connection:
+            for hook in self.hooks.connection:
+                hook(session)
 
     # --------------------------------------------------------------------- HTTP
 

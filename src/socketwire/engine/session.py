@@ -93,6 +93,9 @@ class EngineSession:
         """Send one encoded Engine.IO packet (``str`` text, ``bytes`` binary message)."""
         if self.state is not SessionState.OPEN:
             return
+        if self.server.hooks.packet_out:
+            for hook in self.server.hooks.packet_out:
+                hook(self, (packet,))
         ws = self._ws
         if ws is not None and not self.upgrading:
             ws.send(packet)
@@ -107,6 +110,9 @@ class EngineSession:
         """Send packets that belong together (a binary packet and its attachments)."""
         if self.state is not SessionState.OPEN:
             return
+        if self.server.hooks.packet_out:
+            for hook in self.server.hooks.packet_out:
+                hook(self, packets)
         ws = self._ws
         if ws is not None and not self.upgrading:
             for p in packets:
@@ -122,6 +128,9 @@ class EngineSession:
         """Send a message encoded once for many sessions (broadcast path)."""
         if self.state is not SessionState.OPEN:
             return
+        if self.server.hooks.packet_out:
+            for hook in self.server.hooks.packet_out:
+                hook(self, message.packets)
         ws = self._ws
         if ws is not None and not self.upgrading:
             ws.send_prepared(message)
@@ -173,6 +182,9 @@ class EngineSession:
             if self._awaiting_pong and not self._refreshed:
                 self._refreshed = True
                 self._set_timer(self.server.ping_timeout, self._ping_timed_out)
+            if self.server.hooks.packet_in:
+                for hook in self.server.hooks.packet_in:
+                    hook(self, data)
             self.handler.on_message(data)
         elif kind is EioType.PONG:
             if self._awaiting_pong:
@@ -329,6 +341,9 @@ class EngineSession:
         buffered, self._buffer, self._buffer_size = self._buffer, [], 0
         for p in buffered:
             channel.send(p)
+        if self.server.hooks.upgrade:
+            for hook in self.server.hooks.upgrade:
+                hook(self)
 
     def _abort_upgrade(self) -> None:
         self.upgrading = False
@@ -367,6 +382,9 @@ class EngineSession:
             self.handler.on_close(reason)
         except Exception:
             log.exception("error in close handler")
+        if self.server.hooks.close:
+            for hook in self.server.hooks.close:
+                hook(self, reason)
 
     def _finish(self) -> None:
         if self.state is SessionState.CLOSED:
