@@ -59,7 +59,8 @@ class Adapter:
     # ------------------------------------------------------------------ events
 
     def on(self, event: str, listener: Callable[..., None]) -> None:
-        """Listen to room events (``create-room``, ``delete-room``, ``join-room``, ``leave-room``)."""
+        """Listen to room events: ``create-room``, ``delete-room``, ``join-room``,
+        ``leave-room``."""
         self._listeners.setdefault(event, []).append(listener)
 
     def off(self, event: str, listener: Callable[..., None]) -> None:
@@ -153,6 +154,15 @@ class Adapter:
         if not excluded:
             return list(self.sids)
         return [sid for sid in self.sids if sid not in excluded]
+
+    def _notify_sent(self, sockets: Iterable[Socket], packet: SioPacket) -> None:
+        """Tell the server's ``event_sent`` hooks that ``packet`` goes to ``sockets``
+        (adapters call it for the local recipients of a broadcast)."""
+        hooks = self.nsp.server.hooks.event_sent
+        data = packet.data
+        for socket in sockets:
+            for hook in hooks:
+                hook(socket, data)
 
     def local_sockets(self, opts: BroadcastOptions) -> list[Socket]:
         """This server's sockets that ``opts`` targets."""

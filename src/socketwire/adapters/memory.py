@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,8 @@ class InMemoryAdapter(Adapter):
         sockets = self.local_sockets(opts)
         if not sockets:
             return
+        if self.nsp.server.hooks.event_sent:
+            self._notify_sent(sockets, packet)
         message = prepare(packet)
         if opts.flags.volatile:
             for socket in sockets:
@@ -49,9 +52,10 @@ class InMemoryAdapter(Adapter):
         on_count(len(sockets))
         if not sockets:
             return
+        if self.nsp.server.hooks.event_sent:
+            self._notify_sent(sockets, packet)
         message = prepare(packet)
         assert packet.id is not None
         for socket in sockets:
-            sid = socket.id
-            socket._expect_ack(packet.id, lambda args, sid=sid: on_ack(sid, args))
+            socket._expect_ack(packet.id, functools.partial(on_ack, socket.id))
             socket.conn.send_prepared(message)

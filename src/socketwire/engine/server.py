@@ -84,7 +84,9 @@ class EngineServer:
 
     # -------------------------------------------------------------------- helpers
 
-    def error_response(self, code: int, headers: list[tuple[str, str]] | None = None) -> HttpResponse:
+    def error_response(
+        self, code: int, headers: list[tuple[str, str]] | None = None
+    ) -> HttpResponse:
         """Node's JSON error reply for an Engine.IO error code."""
         err = HandshakeError(code)
         body = jsoncodec.dumps({"code": err.code, "message": err.message}).encode()
@@ -140,9 +142,12 @@ class EngineServer:
         return session
 
     def _open_packet(self, session: EngineSession) -> str:
-        upgrades = ("websocket",) if (
-            session.transport == "polling" and self.allow_upgrades and "websocket" in self.transports
-        ) else ()
+        can_upgrade = (
+            session.transport == "polling"
+            and self.allow_upgrades
+            and "websocket" in self.transports
+        )
+        upgrades = ("websocket",) if can_upgrade else ()
         return eio.encode_open(
             eio.OpenInfo(session.sid, upgrades, self.ping_interval, self.ping_timeout,
                          self.max_http_buffer_size)

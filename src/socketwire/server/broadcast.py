@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..adapters.base import BroadcastFlags, BroadcastOptions
+from ..adapters.base import BroadcastOptions
 from ..exceptions import AckTimeout
 from ..protocol.sio import SioPacket, SioType, check_event_name
 from .handlers import ack_value, spawn
@@ -51,7 +51,8 @@ class BroadcastOperator:
 
     def to(self, room: str | Iterable[str]) -> BroadcastOperator:
         """Also target the sockets in ``room`` (one or several: a union)."""
-        return BroadcastOperator(self.nsp, replace(self._opts, rooms=self._opts.rooms | _rooms(room)))
+        rooms = self._opts.rooms | _rooms(room)
+        return BroadcastOperator(self.nsp, replace(self._opts, rooms=rooms))
 
     in_ = to
 

@@ -18,6 +18,33 @@ log = logging.getLogger("socketwire")
 
 _tasks: set[asyncio.Task[Any]] = set()
 
+# (is_async, max_args, min_args, wants_ack) per function code: handlers defined inside a
+# connection handler are new closures for every socket, but share their code object.
+_Shape = tuple[bool, "int | None", int, bool]
+_SHAPES: dict[Any, _Shape] = {}
+
+
+def _shape(fn: Callable[..., Any]) -> _Shape:
+    is_async = inspect.iscoroutinefunction(fn)
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return is_async, None, 0, False
+    positional = 0
+    required = 0
+    wants_ack = False
+    varargs = False
+    for p in params:
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            positional += 1
+            if p.default is p.empty:
+                required += 1
+        elif p.kind is p.VAR_POSITIONAL:
+            varargs = True
+        elif p.kind is p.KEYWORD_ONLY and p.name == "ack":
+            wants_ack = True
+    return is_async, None if varargs else positional, required, wants_ack
+
 
 class Handler:
     """A registered callable with what we learned from its signature, computed once."""
@@ -27,27 +54,18 @@ class Handler:
     def __init__(self, fn: Callable[..., Any], once: bool = False) -> None:
         self.fn = fn
         self.once = once
-        self.is_async = inspect.iscoroutinefunction(fn)
-        self.max_args: int | None = None
-        self.min_args = 0
-        self.wants_ack = False
-        try:
-            params = inspect.signature(fn).parameters.values()
-        except (TypeError, ValueError):
-            return
-        positional = 0
-        required = 0
-        for p in params:
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-                positional += 1
-                if p.default is p.empty:
-                    required += 1
-            elif p.kind is p.VAR_POSITIONAL:
-                positional = -1_000_000
-            elif p.kind is p.KEYWORD_ONLY and p.name == "ack":
-                self.wants_ack = True
-        self.max_args = None if positional < 0 else positional
-        self.min_args = required
+        code = getattr(fn, "__code__", None)
+        if getattr(fn, "__defaults__", None) or getattr(fn, "__kwdefaults__", None):
+            code = None  # defaults change the shape: not shared through the code object
+        key = (code, type(fn))
+        shape = _SHAPES.get(key) if code is not None else None
+        if shape is None:
+            shape = _shape(fn)
+            if code is not None:
+                if len(_SHAPES) > 4096:
+                    _SHAPES.clear()
+                _SHAPES[key] = shape
+        self.is_async, self.max_args, self.min_args, self.wants_ack = shape
 
     def fit(self, args: tuple[Any, ...] | list[Any]) -> tuple[Any, ...]:
         """Trim or pad ``args`` to the handler's positional parameters."""
@@ -61,7 +79,7 @@ class Handler:
 
 def spawn(coro: Any) -> asyncio.Task[Any]:
     """Run a coroutine as a task that is kept alive and whose errors are logged."""
-    task = asyncio.ensure_future(coro)
+    task: asyncio.Task[Any] = asyncio.ensure_future(coro)
     _tasks.add(task)
     task.add_done_callback(_task_done)
     return task

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..adapters.base import Adapter
 from ..adapters.memory import InMemoryAdapter
@@ -13,6 +13,7 @@ from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAc
 from ..engine.session import EngineSession
 from .broadcast import BroadcastOperator
 from .connection import ServerConnection
+from .hooks import ServerHooks
 from .namespace import Namespace, ParentNamespace
 
 if TYPE_CHECKING:
@@ -23,7 +24,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Server"]
 
-CLIENT_FILES = {"socketwire.js": "classic", "socketwire.esm.js": "esm"}
+CLIENT_FILES: dict[str, Literal["classic", "esm"]] = {
+    "socketwire.js": "classic",
+    "socketwire.esm.js": "esm",
+}
 
 
 class Server:
@@ -83,6 +87,7 @@ class Server:
         self.max_attachments = max_attachments
         self.namespaces: dict[str, Namespace] = {}
         self._parents: list[ParentNamespace] = []
+        self.hooks = ServerHooks()
         self.sockets = self.of("/")
 
     # ------------------------------------------------------------ namespaces
@@ -96,6 +101,9 @@ class Server:
             nsp = self.namespaces.get(name)
             if nsp is None:
                 nsp = self.namespaces[name] = Namespace(self, name)
+                if self.hooks.new_namespace:
+                    for hook in self.hooks.new_namespace:
+                        hook(nsp)
             return nsp
         parent = ParentNamespace(self, name)
         self._parents.append(parent)
@@ -108,6 +116,9 @@ class Server:
         for parent in self._parents:
             if parent.matches(name, auth):
                 child = self.namespaces[name] = parent.create_child(name)
+                if self.hooks.new_namespace:
+                    for hook in self.hooks.new_namespace:
+                        hook(child)
                 return child
         return None
 
@@ -203,7 +214,7 @@ class Server:
             if kind is not None and request.path.startswith(self.engine.path):
                 from ..static import browser_client_source
 
-                body = browser_client_source(kind)  # type: ignore[arg-type]
+                body = browser_client_source(kind)
                 headers = [("Content-Type", "application/javascript; charset=utf-8"),
                            ("Content-Length", str(len(body))), ("Cache-Control", "no-cache")]
                 return HttpResponse(200, headers, b"" if request.method == "HEAD" else body)
@@ -215,6 +226,8 @@ class Server:
 
     async def shutdown(self) -> None:
         """Close every connection ("server shutting down") and stop the adapters."""
+        for hook in list(self.hooks.shutdown):
+            hook()
         await self.engine.close_all("forced server close")
         for nsp in list(self.namespaces.values()):
             await nsp.adapter.close()
