@@ -158,6 +158,9 @@ class ServerConnection:
         socket.connected = True
         prefix = "40" if nsp.name == "/" else "40" + nsp.name + ","
         self.session.send(prefix + jsoncodec.dumps({"sid": socket.id}))
+        if self.server.hooks.connection:
+            for hook in self.server.hooks.connection:
+                hook(socket)
         for handler in list(nsp._events.get("connection")):
             call_handler(handler, (socket,))
 

@@ -191,6 +191,10 @@ class Socket:
         if self._any_outgoing:
             for h in list(self._any_outgoing):
                 call_handler(h, (event, *args))
+        if self.server.hooks.event_sent:
+            sent = [event, *args]
+            for hook in self.server.hooks.event_sent:
+                hook(self, sent)
         if volatile and not self.conn.writable:
             return
         ack_id = None
@@ -335,6 +339,9 @@ class Socket:
         if self._any:
             for h in list(self._any):
                 call_handler(h, (event, *args))
+        if self.server.hooks.event_received:
+            for hook in self.server.hooks.event_received:
+                hook(self, data)
         handlers = self._events.get(event if isinstance(event, str) else str(event))
         if not handlers:
             return
@@ -383,6 +390,9 @@ class Socket:
             if entry.timer is not None:
                 entry.timer.cancel()
                 entry.callback(_GONE)
+        if self.server.hooks.disconnect:
+            for hook in self.server.hooks.disconnect:
+                hook(self, reason)
         self._events.fire("disconnect", reason)
 
 
