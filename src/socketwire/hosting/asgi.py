@@ -159,6 +159,10 @@ class ASGIApp:
                 await self._http(scope, receive, send)
                 return
             found = self.static.lookup(scope.get("method", "GET"), path)
+            if found is None:
+                extra = getattr(self.app, "lookup_static", None)
+                if extra is not None:
+                    found = extra(scope.get("method", "GET"), path)
             if found is not None:
                 await _send_response(send, found)
                 return

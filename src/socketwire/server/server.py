@@ -11,6 +11,7 @@ from ..adapters.memory import InMemoryAdapter
 from ..engine.http import HttpRequest, HttpResponse
 from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAcceptance
 from ..engine.session import EngineSession
+from ..hosting.static import StaticFiles
 from .broadcast import BroadcastOperator
 from .connection import ServerConnection
 from .hooks import ServerHooks
@@ -88,6 +89,8 @@ class Server:
         self.namespaces: dict[str, Namespace] = {}
         self._parents: list[ParentNamespace] = []
         self.hooks = ServerHooks()
+        self.static_routes: dict[str, str | os.PathLike[str]] = {}
+        self._static: tuple[tuple[tuple[str, Any], ...], StaticFiles] | None = None
         self.sockets = self.of("/")
 
     # ------------------------------------------------------------ namespaces
@@ -223,6 +226,19 @@ class Server:
     async def open_websocket(self, request: HttpRequest) -> WebSocketAcceptance | HttpResponse:
         """Accept or refuse a WebSocket request."""
         return await self.engine.open_websocket(request)
+
+    def lookup_static(self, method: str, path: str) -> HttpResponse | None:
+        """A file of :attr:`static_routes` (``{url_prefix: folder}``) for a request outside
+        :attr:`path`, or ``None``. Extensions (the admin UI) add routes there; both hosts ask
+        after their own ``static_files``."""
+        routes = self.static_routes
+        if not routes:
+            return None
+        key = tuple(routes.items())
+        cached = self._static
+        if cached is None or cached[0] != key:
+            cached = self._static = (key, StaticFiles(routes))
+        return cached[1].lookup(method, path)
 
     async def shutdown(self) -> None:
         """Close every connection ("server shutting down") and stop the adapters."""
