@@ -12,6 +12,7 @@ from ..engine.http import HttpRequest, HttpResponse
 from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAcceptance
 from ..engine.session import EngineSession
 from ..hosting.static import StaticFiles
+from ..protocol.reasons import Reason
 from .broadcast import BroadcastOperator
 from .connection import ServerConnection
 from .hooks import ServerHooks
@@ -244,6 +245,9 @@ class Server:
         """Close every connection ("server shutting down") and stop the adapters."""
         for hook in list(self.hooks.shutdown):
             hook()
+        for nsp in list(self.namespaces.values()):
+            for socket in list(nsp.sockets.values()):
+                socket._on_close(Reason.SERVER_SHUTTING_DOWN)  # no DISCONNECT: clients retry
         await self.engine.close_all("forced server close")
         for nsp in list(self.namespaces.values()):
             await nsp.adapter.close()
