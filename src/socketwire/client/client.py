@@ -1,0 +1,471 @@
+"""AsyncClient: the asyncio Socket.IO v4 client (socket.io-client's ``Manager`` plus sockets).
+
+::
+
+    client = socketwire.AsyncClient()
+
+    @client.on("news")
+    def news(item):
+        print(item)
+
+    await client.connect("http://127.0.0.1:3000")
+    client.emit("hello", {"x": 1})              # no await: emits are queued
+    answer = await client.emit_with_ack("add", 1, 2)
+    await client.wait()                         # until disconnected for good
+
+One task supervises the connection: it opens the Engine.IO session, connects the active
+namespaces, waits for the session to end and, if reconnection is on, waits a backoff delay
+and tries again. Being a single task, there is never more than one connection or one
+reconnection loop, and :meth:`AsyncClient.disconnect` ends it wherever it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+from ..exceptions import ConnectError
+from ..protocol.reasons import Reason
+from ..protocol.sio import SioDecoder
+from .backoff import Backoff
+from .socket import ClientSocket, TimedEmitter, VolatileEmitter
+from .transports import EngineConnection
+
+__all__ = ["AsyncClient", "Auth"]
+
+log = logging.getLogger("socketwire.client")
+
+Auth = Mapping[str, Any] | Callable[[], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"] | None
+
+
+class AsyncClient:
+    """An asyncio Socket.IO client, wire-compatible with socket.io 4 servers.
+
+    Reconnection options are socket.io-client's, in seconds: ``reconnection`` (True),
+    ``reconnection_attempts`` (infinite), ``reconnection_delay`` (1), ``reconnection_delay_max``
+    (5) and ``randomization_factor`` (0.5). ``ssl_verify=False`` accepts any TLS certificate;
+    ``max_attachments`` caps the binary attachments of one received packet.
+
+    Methods taking ``namespace`` act on that namespace's :class:`ClientSocket`
+    (``client.socket(namespace)``), ``"/"`` by default.
+    """
+
+    def __init__(
+        self,
+        *,
+        reconnection: bool = True,
+        reconnection_attempts: float = math.inf,
+        reconnection_delay: float = 1.0,
+        reconnection_delay_max: float = 5.0,
+        randomization_factor: float = 0.5,
+        ssl_verify: bool = True,
+        max_attachments: int = 10,
+    ) -> None:
+        self.reconnection = reconnection
+        self.reconnection_attempts = reconnection_attempts
+        self.backoff = Backoff(reconnection_delay, reconnection_delay_max, randomization_factor)
+        self.ssl_verify = ssl_verify
+        self.max_attachments = max_attachments
+        self.url = ""
+        self.path = "/socket.io/"
+        self.headers: dict[str, str] = {}
+        self.transports: tuple[str, ...] = ("polling", "websocket")
+        self.auth: Auth = None
+        self.wait_timeout = 20.0
+        self.sockets: dict[str, ClientSocket] = {}
+        self._engine: EngineConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._closers: set[asyncio.Task[None]] = set()
+        self._decoder = SioDecoder(max_attachments)
+        self.socket("/")
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "disconnected"
+        return f"<AsyncClient {self.url or '-'} {state}>"
+
+    # ------------------------------------------------------------------ state
+
+    def socket(self, namespace: str = "/") -> ClientSocket:
+        """The socket for ``namespace`` (created on first use, connected by :meth:`connect`
+        or by its own ``connect()``)."""
+        if not namespace.startswith("/"):
+            namespace = "/" + namespace
+        sock = self.sockets.get(namespace)
+        if sock is None:
+            sock = self.sockets[namespace] = ClientSocket(self, namespace)
+        return sock
+
+    @property
+    def connected(self) -> bool:
+        """Whether at least one namespace is connected."""
+        return any(s.connected for s in self.sockets.values())
+
+    @property
+    def sid(self) -> str | None:
+        """The socket id of the ``/`` namespace (``None`` while not connected)."""
+        return self.sockets["/"].id
+
+    def get_sid(self, namespace: str = "/") -> str | None:
+        """The socket id of ``namespace`` (``None`` while not connected)."""
+        sock = self.sockets.get(namespace)
+        return sock.id if sock is not None else None
+
+    @property
+    def namespaces(self) -> list[str]:
+        """The namespaces connected now."""
+        return [name for name, s in self.sockets.items() if s.connected]
+
+    @property
+    def transport(self) -> str | None:
+        """The Engine.IO transport in use (``polling`` or ``websocket``), if connected."""
+        engine = self._engine
+        return engine.transport if engine is not None and engine.is_open else None
+
+    @property
+    def engine(self) -> EngineConnection | None:
+        """The current Engine.IO session, if one is open."""
+        return self._engine
+
+    # ------------------------------------------------------------- connecting
+
+    async def connect(
+        self,
+        url: str,
+        *,
+        namespaces: Iterable[str] | None = None,
+        auth: Auth = None,
+        headers: Mapping[str, str] | None = None,
+        transports: Iterable[str] | None = None,
+        path: str = "/socket.io/",
+        wait_timeout: float = 20.0,
+        retry: bool = False,
+    ) -> None:
+        """Connect to the server at ``url`` and to ``namespaces`` (by default ``/`` plus
+        every namespace a socket was made for); returns once all of them are connected.
+
+        ``auth`` is the CONNECT payload: a dict, or a callable (sync or async) asked again
+        for every (re)connection. ``transports`` lists ``polling`` and/or ``websocket``; the
+        first is used for the handshake and, with both, polling is upgraded. Raises
+        :class:`ConnectError` when the server cannot be reached (unless ``retry``, which
+        keeps trying as reconnections do), refuses a namespace (with the server's message
+        and data) or does not answer within ``wait_timeout`` seconds; the client is then
+        disconnected.
+        """
+        if self._task is not None and not self._task.done():
+            raise ConnectError("already connected")
+        wanted = tuple(transports) if transports is not None else ("polling", "websocket")
+        if not wanted or any(t not in ("polling", "websocket") for t in wanted):
+            raise ValueError("transports must be 'polling' and/or 'websocket'")
+        self.url = url
+        self.auth = auth
+        self.headers = dict(headers or {})
+        self.transports = wanted
+        self.path = path
+        self.wait_timeout = wait_timeout
+        self._stopping = False
+        self.backoff.reset()
+        names = list(namespaces) if namespaces is not None else list(self.sockets)
+        targets = [self.socket(name) for name in names]
+        waiters = []
+        for sock in targets:
+            sock.active = True
+            waiters.append(sock._connect_future())
+        self._task = asyncio.get_running_loop().create_task(self._run(retry))
+        try:
+            async with asyncio.timeout(wait_timeout):
+                for fut in waiters:
+                    await fut
+        except TimeoutError:
+            await self.disconnect()
+            raise ConnectError("timeout") from None
+        except BaseException:
+            await self.disconnect()
+            raise
+
+    async def _open_engine(self) -> EngineConnection:
+        """Open an Engine.IO session to the configured server (overridable: see testing)."""
+        try:
+            async with asyncio.timeout(self.wait_timeout):
+                return await EngineConnection.open(
+                    self.url,
+                    self._on_engine_message,
+                    path=self.path,
+                    headers=self.headers,
+                    transports=self.transports,
+                    ssl_verify=self.ssl_verify,
+                )
+        except TimeoutError:
+            raise ConnectError("timeout") from None
+
+    async def _run(self, retry: bool) -> None:
+        """The supervisor: connect, serve, and reconnect after a backoff delay."""
+        error: ConnectError = ConnectError("io client disconnect")
+        first = True
+        attempts = 0
+        try:
+            while not self._stopping:
+                self._decoder = SioDecoder(self.max_attachments)
+                try:
+                    engine = await self._open_engine()
+                except ConnectError as exc:
+                    error = exc
+                    for sock in list(self.sockets.values()):
+                        if sock.active:
+                            sock._events.fire("connect_error", exc)
+                    if first and not retry:
+                        for sock in list(self.sockets.values()):
+                            sock._settle(exc)
+                        return
+                else:
+                    attempts = 0
+                    self.backoff.reset()
+                    reason = await self._serve(engine)
+                    error = ConnectError(reason)
+                    if not self.reconnection or self._stopping or not self._any_active():
+                        return
+                first = False
+                attempts += 1
+                if attempts > self.reconnection_attempts or not (self.reconnection or retry):
+                    return
+                await asyncio.sleep(self.backoff.duration())
+        finally:
+            self._stopping = True
+            current = self._engine
+            if current is not None:
+                current.abort()
+                await current.wait_closed()
+            for sock in list(self.sockets.values()):
+                sock.active = False
+                sock._on_close(Reason.IO_CLIENT_DISCONNECT)
+                sock._settle(error)
+
+    async def _serve(self, engine: EngineConnection) -> str:
+        """Use ``engine`` until it closes; returns why it closed."""
+        self._engine = engine
+        engine.closed.add_done_callback(lambda fut: self._engine_closed(engine, fut.result()))
+        try:
+            for sock in list(self.sockets.values()):
+                if sock.active and not sock.connected and engine.is_open:
+                    engine.send(await sock._connect_packet())
+            return await asyncio.shield(engine.closed)
+        finally:
+            if engine.is_open:
+                engine.abort()
+            await engine.wait_closed()
+            if self._engine is engine:
+                self._engine = None
+
+    def _engine_closed(self, engine: EngineConnection, reason: str) -> None:
+        if self._engine is engine:
+            self._engine = None
+        for sock in list(self.sockets.values()):
+            sock._on_close(reason)
+
+    def _on_engine_message(self, data: str | bytes) -> None:
+        # a RemoteProtocolError raised here makes the transport close with "parse error"
+        packet = self._decoder.feed(data)
+        if packet is None:
+            return
+        sock = self.sockets.get(packet.nsp)
+        if sock is not None:
+            sock._on_packet(packet)
+
+    def _send(self, parts: list[str | bytes]) -> None:
+        engine = self._engine
+        if engine is not None:
+            engine.send_many(parts)
+
+    def _any_active(self) -> bool:
+        return any(s.active for s in self.sockets.values())
+
+    def _activate(self, sock: ClientSocket) -> None:
+        """A socket asked to connect: send its CONNECT if the session is open."""
+        engine = self._engine
+        if engine is None or not engine.is_open:
+            if self._task is None or self._task.done():
+                sock._settle(ConnectError("the client is not connected"))
+                sock.active = False
+            return  # the supervisor connects it once the session is open
+
+        async def send_connect() -> None:
+            packet = await sock._connect_packet()
+            if engine.is_open and sock.active and not sock.connected:
+                engine.send(packet)
+
+        self._spawn(send_connect())
+
+    def _check_idle(self) -> None:
+        """No active namespace left: close the connection for good."""
+        if self._any_active() or self._stopping:
+            return
+        self._stopping = True
+        engine = self._engine
+        if engine is not None:
+            self._spawn(engine.close())
+        elif self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._closers.add(task)
+        task.add_done_callback(self._closers.discard)
+
+    # ---------------------------------------------------------- disconnecting
+
+    async def disconnect(self) -> None:
+        """Disconnect every namespace, close the connection and stop reconnecting."""
+        self._stopping = True
+        for sock in list(self.sockets.values()):
+            sock._close_locally()
+        engine = self._engine
+        if engine is not None:
+            await engine.close()
+        task = self._task
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            if engine is None:
+                task.cancel()
+            await asyncio.wait([task])
+        if self._closers:
+            await asyncio.wait(list(self._closers))
+
+    async def wait(self) -> None:
+        """Return once the client is disconnected for good (no more reconnection)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait([self._task])
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.disconnect()
+
+    # ------------------------------------------------------------ listeners
+
+    def on(
+        self, event: str, handler: Callable[..., Any] | None = None, *, namespace: str = "/"
+    ) -> Any:
+        """Register a handler for ``event`` on ``namespace``; usable as a decorator.
+
+        See :meth:`ClientSocket.on` (reserved events, answering server acks).
+        """
+        return self.socket(namespace).on(event, handler)
+
+    def once(
+        self, event: str, handler: Callable[..., Any] | None = None, *, namespace: str = "/"
+    ) -> Any:
+        """Like :meth:`on`, for the next occurrence only."""
+        return self.socket(namespace).once(event, handler)
+
+    def off(
+        self,
+        event: str | None = None,
+        handler: Callable[..., Any] | None = None,
+        *,
+        namespace: str = "/",
+    ) -> None:
+        """Remove one handler, every handler of ``event``, or every handler of ``namespace``."""
+        self.socket(namespace).off(event, handler)
+
+    def on_any(self, handler: Callable[..., Any], *, namespace: str = "/") -> Callable[..., Any]:
+        """Call ``handler(event, *args)`` for every event received on ``namespace``."""
+        return self.socket(namespace).on_any(handler)
+
+    def off_any(self, handler: Callable[..., Any] | None = None, *, namespace: str = "/") -> None:
+        """Remove a catch-all handler (or all of them)."""
+        self.socket(namespace).off_any(handler)
+
+    # ------------------------------------------------------------- emitting
+
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        callback: Callable[..., Any] | None = None,
+    ) -> None:
+        """Emit ``event`` on ``namespace``; never waits (buffered while disconnected).
+
+        ``callback(*answer)`` receives the server's ack.
+        """
+        self.socket(namespace).emit(event, *args, callback=callback)
+
+    def send(self, *args: Any, namespace: str = "/", callback: Callable[..., Any] | None = None
+             ) -> None:
+        """Emit a ``message`` event."""
+        self.socket(namespace).send(*args, callback=callback)
+
+    async def emit_with_ack(
+        self, event: str, *args: Any, namespace: str = "/", timeout: float | None = None
+    ) -> Any:
+        """Emit and await the server's ack (see :meth:`ClientSocket.emit_with_ack`)."""
+        return await self.socket(namespace).emit_with_ack(event, *args, timeout=timeout)
+
+    call = emit_with_ack
+
+    def timeout(self, seconds: float) -> ClientTimedEmitter:
+        """Emit with an ack deadline: ``client.timeout(5).emit("ev", callback=cb)`` calls
+        ``cb(err, *answer)``; ``await client.timeout(5).emit_with_ack("ev")`` raises
+        :class:`socketwire.AckTimeout`."""
+        return ClientTimedEmitter(self, seconds)
+
+    @property
+    def volatile(self) -> ClientVolatileEmitter:
+        """Emit only if connected now: ``client.volatile.emit("ev")``."""
+        return ClientVolatileEmitter(self)
+
+
+class ClientTimedEmitter:
+    """``client.timeout(seconds)``, for any namespace."""
+
+    __slots__ = ("client", "seconds")
+
+    def __init__(self, client: AsyncClient, seconds: float) -> None:
+        self.client = client
+        self.seconds = seconds
+
+    def _on(self, namespace: str) -> TimedEmitter:
+        return self.client.socket(namespace).timeout(self.seconds)
+
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        callback: Callable[..., Any] | None = None,
+    ) -> None:
+        """Emit; ``callback(err, *answer)`` gets the ack or an :class:`AckTimeout`."""
+        self._on(namespace).emit(event, *args, callback=callback)
+
+    async def emit_with_ack(self, event: str, *args: Any, namespace: str = "/") -> Any:
+        """Emit and await the ack; raises :class:`AckTimeout` when it is late."""
+        return await self._on(namespace).emit_with_ack(event, *args)
+
+
+class ClientVolatileEmitter:
+    """``client.volatile``, for any namespace."""
+
+    __slots__ = ("client",)
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+
+    def emit(
+        self,
+        event: str,
+        *args: Any,
+        namespace: str = "/",
+        callback: Callable[..., Any] | None = None,
+    ) -> None:
+        """Emit if ``namespace`` is connected now; otherwise drop the packet."""
+        VolatileEmitter(self.client.socket(namespace)).emit(event, *args, callback=callback)
+

@@ -1,0 +1,433 @@
+"""ClientSocket: the client's connection to one namespace (socket.io-client's ``Socket``).
+
+Sockets are made by :meth:`AsyncClient.socket`; several namespaces share the client's one
+Engine.IO connection. Emitting never needs ``await``: while the namespace is not connected,
+packets wait in a send buffer and go out, in order, right after the next CONNECT reply
+(volatile packets are dropped instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..exceptions import AckTimeout, ConnectError, Disconnected
+from ..protocol.reasons import Reason
+from ..protocol.sio import SioPacket, SioType, check_event_name, encode_packet
+from ..server.handlers import Emitter, Handler, ack_args, ack_value, call_handler
+
+if TYPE_CHECKING:
+    from .client import AsyncClient
+
+__all__ = ["ClientSocket"]
+
+log = logging.getLogger("socketwire.client")
+
+
+class _PendingAck:
+    """A callback waiting for the server's ACK."""
+
+    __slots__ = ("callback", "timer", "with_error")
+
+    def __init__(self, callback: Callable[..., Any], with_error: bool) -> None:
+        self.callback = callback
+        self.with_error = with_error  # called as callback(err, *args) rather than (*args)
+        self.timer: asyncio.TimerHandle | None = None
+
+    def answer(self, args: list[Any]) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.with_error:
+            self.callback(None, *args)
+        else:
+            self.callback(*args)
+
+    def fail(self, error: Exception) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.with_error:
+            self.callback(error)
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()  # marks the exception as seen: no "never retrieved" warning
+
+
+class ClientSocket:
+    """One namespace of an :class:`AsyncClient`.
+
+    ``id`` is the socket id the server gave (``None`` while disconnected); ``connected``
+    tells whether the namespace is connected now; ``active`` whether the socket wants to be
+    (it reconnects with the client until the server or the application disconnects it).
+    """
+
+    def __init__(self, client: AsyncClient, namespace: str) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.id: str | None = None
+        self.connected = False
+        self.active = False
+        self._events = Emitter()
+        self._any: list[Handler] = []
+        self._any_outgoing: list[Handler] = []
+        self._acks: dict[int, _PendingAck] = {}
+        self._next_ack = 0
+        self._send_buffer: deque[tuple[list[str | bytes], int | None]] = deque()
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "disconnected"
+        return f"<ClientSocket {self.namespace} {self.id or '-'} {state}>"
+
+    # -------------------------------------------------------------- listeners
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Register a handler for ``event`` (also usable as ``@socket.on("event")``).
+
+        Reserved events: ``connect`` (no arguments), ``disconnect`` (the reason) and
+        ``connect_error`` (a :class:`ConnectError`). For a server event sent with an ack,
+        the first handler's return value (a tuple for several values) is the answer; a
+        handler with a keyword-only ``ack`` parameter gets a callable to answer with instead.
+        """
+        if handler is None:
+            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+                self._events.add(event, fn)
+                return fn
+            return decorator
+        self._events.add(event, handler)
+        return handler
+
+    def once(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Like :meth:`on`, for the next occurrence only."""
+        if handler is None:
+            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+                self._events.add(event, fn, once=True)
+                return fn
+            return decorator
+        self._events.add(event, handler, once=True)
+        return handler
+
+    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
+        """Remove one handler, every handler of ``event``, or every handler."""
+        self._events.remove(event, handler)
+
+    def listeners(self, event: str) -> list[Callable[..., Any]]:
+        """The handlers registered for ``event``."""
+        return self._events.listeners(event)
+
+    def on_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler(event, *args)`` for every event the server sends."""
+        self._any.append(Handler(handler))
+        return handler
+
+    def prepend_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Like :meth:`on_any`, called before the others."""
+        self._any.insert(0, Handler(handler))
+        return handler
+
+    def off_any(self, handler: Callable[..., Any] | None = None) -> None:
+        """Remove a catch-all handler (or all of them)."""
+        self._any = [] if handler is None else [h for h in self._any if h.fn is not handler]
+
+    def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler(event, *args)`` for every event this socket emits."""
+        self._any_outgoing.append(Handler(handler))
+        return handler
+
+    def off_any_outgoing(self, handler: Callable[..., Any] | None = None) -> None:
+        """Remove an outgoing catch-all handler (or all of them)."""
+        self._any_outgoing = (
+            [] if handler is None else [h for h in self._any_outgoing if h.fn is not handler]
+        )
+
+    # --------------------------------------------------------------- emitting
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Send ``event`` with ``args``; ``callback(*answer)`` receives the server's ack.
+
+        Never waits: while disconnected, the packet is buffered until the next connection.
+        """
+        check_event_name(event)
+        self._emit(event, args, callback, None)
+
+    def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Emit a ``message`` event."""
+        self._emit("message", args, callback, None)
+
+    async def emit_with_ack(self, event: str, *args: Any, timeout: float | None = None) -> Any:
+        """Emit and wait for the ack: its value, a tuple for several, ``None`` for none.
+
+        Raises :class:`AckTimeout` after ``timeout`` seconds and :class:`Disconnected` when
+        the connection is lost after the packet was sent.
+        """
+        check_event_name(event)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def done(err: Exception | None, *answer: Any) -> None:
+            if fut.done():
+                return
+            if err is not None:
+                fut.set_exception(err)
+            else:
+                fut.set_result(ack_value(answer))
+
+        self._emit(event, args, done, timeout, with_error=True)
+        return await fut
+
+    def timeout(self, seconds: float) -> TimedEmitter:
+        """Emit with a deadline for the ack: ``socket.timeout(5).emit("ev", cb=...)`` calls
+        ``callback(err, *answer)``, ``err`` being an :class:`AckTimeout` when it is late."""
+        return TimedEmitter(self, seconds)
+
+    @property
+    def volatile(self) -> VolatileEmitter:
+        """Emit only if connected now; otherwise the packet is dropped, not buffered."""
+        return VolatileEmitter(self)
+
+    def _emit(
+        self,
+        event: str,
+        args: tuple[Any, ...],
+        callback: Callable[..., Any] | None,
+        timeout: float | None,
+        *,
+        with_error: bool = False,
+        volatile: bool = False,
+    ) -> None:
+        for h in list(self._any_outgoing):
+            call_handler(h, (event, *args))
+        ack_id: int | None = None
+        if callback is not None:
+            ack_id = self._next_ack
+            self._next_ack += 1
+            entry = _PendingAck(callback, with_error or timeout is not None)
+            if timeout is not None:
+                entry.timer = asyncio.get_running_loop().call_later(
+                    timeout, self._ack_timed_out, ack_id
+                )
+            self._acks[ack_id] = entry
+        parts = encode_packet(SioPacket(SioType.EVENT, self.namespace, [event, *args], ack_id))
+        parts[0] = "4" + parts[0]  # type: ignore[operator]
+        if self.connected:
+            self.client._send(parts)
+        elif not volatile:
+            self._send_buffer.append((parts, ack_id))
+
+    def _ack_timed_out(self, ack_id: int) -> None:
+        entry = self._acks.pop(ack_id, None)
+        if entry is None:
+            return
+        entry.timer = None
+        for i, (_, buffered_id) in enumerate(self._send_buffer):
+            if buffered_id == ack_id:  # never sent: it will not be sent late either
+                del self._send_buffer[i]
+                break
+        _guard(entry.fail, AckTimeout("operation has timed out"))
+
+    # ------------------------------------------------------------- connecting
+
+    async def connect(self, wait_timeout: float = 20.0) -> None:
+        """Connect this namespace over the client's connection (already open or opening).
+
+        Raises :class:`ConnectError` if the server refuses, or no answer came in time.
+        """
+        if self.connected:
+            return
+        fut = self._connect_future()
+        self.active = True
+        self.client._activate(self)
+        try:
+            async with asyncio.timeout(wait_timeout):
+                await asyncio.shield(fut)
+        except TimeoutError:
+            raise ConnectError("timeout") from None
+
+    def _connect_future(self) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.add_done_callback(_retrieve)
+        self._waiters.append(fut)
+        return fut
+
+    def _settle(self, error: Exception | None) -> None:
+        waiters, self._waiters = self._waiters, []
+        for fut in waiters:
+            if not fut.done():
+                if error is None:
+                    fut.set_result(None)
+                else:
+                    fut.set_exception(error)
+
+    async def _connect_packet(self) -> str:
+        """The CONNECT packet, with the auth payload asked for now."""
+        source = self.client.auth
+        auth: Any = source() if callable(source) else source
+        if inspect.isawaitable(auth):
+            auth = await auth
+        if auth is not None and not isinstance(auth, Mapping):
+            raise TypeError("auth must be a dict (or a callable returning one)")
+        packet = SioPacket(SioType.CONNECT, self.namespace, None if auth is None else dict(auth))
+        return "4" + str(encode_packet(packet)[0])
+
+    # --------------------------------------------------------------- incoming
+
+    def _on_packet(self, packet: SioPacket) -> None:
+        kind = packet.type
+        if kind in (SioType.EVENT, SioType.BINARY_EVENT):
+            if self.connected:
+                self._dispatch(packet)
+        elif kind in (SioType.ACK, SioType.BINARY_ACK):
+            if packet.id is not None:
+                entry = self._acks.pop(packet.id, None)
+                if entry is not None:
+                    _guard(entry.answer, list(packet.data))
+        elif kind == SioType.CONNECT:
+            data = packet.data if isinstance(packet.data, dict) else {}
+            self._on_connect(str(data.get("sid", "")))
+        elif kind == SioType.CONNECT_ERROR:
+            data = packet.data
+            if isinstance(data, dict):
+                error = ConnectError(str(data.get("message", "")), data.get("data"))
+            else:
+                error = ConnectError(str(data))
+            self._on_connect_error(error)
+        elif kind == SioType.DISCONNECT:
+            if self.connected:
+                self.active = False
+                self._on_close(Reason.IO_SERVER_DISCONNECT)
+                self.client._check_idle()
+
+    def _on_connect(self, sid: str) -> None:
+        if not self.active:
+            return
+        self.id = sid
+        self.connected = True
+        buffered, self._send_buffer = self._send_buffer, deque()
+        for parts, _ in buffered:
+            self.client._send(parts)
+        self._settle(None)
+        self._events.fire("connect")
+
+    def _on_connect_error(self, error: ConnectError) -> None:
+        self.active = False
+        self.connected = False
+        self.id = None
+        self._events.fire("connect_error", error)
+        self._settle(error)
+        self.client._check_idle()
+
+    def _dispatch(self, packet: SioPacket) -> None:
+        event, *args = packet.data
+        ack_id = packet.id
+        for h in list(self._any):
+            call_handler(h, (event, *args))
+        handlers = self._events.get(event if isinstance(event, str) else str(event))
+        for h in list(handlers):
+            if h.once:
+                self._events.remove(event, h.fn)
+            if ack_id is None:
+                call_handler(h, args)
+            else:
+                sender = _AckSender(self, ack_id)
+                call_handler(h, args, sender.from_result, sender)
+                ack_id = None  # only the first handler answers
+
+    def _send_ack(self, ack_id: int, args: list[Any]) -> None:
+        if not self.connected:
+            return
+        parts = encode_packet(SioPacket(SioType.ACK, self.namespace, args, ack_id))
+        parts[0] = "4" + parts[0]  # type: ignore[operator]
+        self.client._send(parts)
+
+    # ------------------------------------------------------------- disconnect
+
+    def _on_close(self, reason: str) -> None:
+        """The namespace is disconnected (the socket may stay active to reconnect)."""
+        if not self.connected:
+            return
+        self.connected = False
+        self.id = None
+        buffered = {ack_id for _, ack_id in self._send_buffer}
+        for ack_id in [i for i in self._acks if i not in buffered]:
+            entry = self._acks.pop(ack_id)
+            _guard(entry.fail, Disconnected("socket has been disconnected"))
+        self._events.fire("disconnect", reason)
+
+    def _close_locally(self) -> None:
+        """The application disconnects: tell the server, then ``io client disconnect``."""
+        self.active = False
+        if self.connected:
+            self.client._send(["41" if self.namespace == "/" else f"41{self.namespace},"])
+            self._on_close(Reason.IO_CLIENT_DISCONNECT)
+        self._settle(ConnectError("io client disconnect"))
+
+    async def disconnect(self) -> None:
+        """Disconnect this namespace; the last one disconnects the whole client."""
+        self._close_locally()
+        self.client._check_idle()
+
+
+def _guard(fn: Callable[..., None], *args: Any) -> None:
+    try:
+        fn(*args)
+    except Exception:
+        log.exception("error in ack callback")
+
+
+class _AckSender:
+    """Answers one server ack, once."""
+
+    __slots__ = ("ack_id", "sent", "socket")
+
+    def __init__(self, socket: ClientSocket, ack_id: int) -> None:
+        self.socket = socket
+        self.ack_id = ack_id
+        self.sent = False
+
+    def __call__(self, *args: Any) -> None:
+        if not self.sent:
+            self.sent = True
+            self.socket._send_ack(self.ack_id, list(args))
+
+    def from_result(self, result: Any) -> None:
+        if not self.sent:
+            self.sent = True
+            self.socket._send_ack(self.ack_id, ack_args(result))
+
+
+class TimedEmitter:
+    """``socket.timeout(seconds)``: emits whose ack must come within ``seconds``."""
+
+    __slots__ = ("seconds", "socket")
+
+    def __init__(self, socket: ClientSocket, seconds: float) -> None:
+        self.socket = socket
+        self.seconds = seconds
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Emit; ``callback(err, *answer)`` gets the ack, or an :class:`AckTimeout`."""
+        check_event_name(event)
+        self.socket._emit(event, args, callback, self.seconds if callback else None,
+                          with_error=True)
+
+    async def emit_with_ack(self, event: str, *args: Any) -> Any:
+        """Emit and await the ack; raises :class:`AckTimeout` when it is late."""
+        return await self.socket.emit_with_ack(event, *args, timeout=self.seconds)
+
+
+class VolatileEmitter:
+    """``socket.volatile``: emits that are dropped rather than buffered while disconnected."""
+
+    __slots__ = ("socket",)
+
+    def __init__(self, socket: ClientSocket) -> None:
+        self.socket = socket
+
+    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
+        """Emit if connected now; otherwise drop the packet."""
+        check_event_name(event)
+        self.socket._emit(event, args, callback, None, volatile=True)
