@@ -9,7 +9,6 @@ mode="${1:-test}"
 need_apt=()
 if [ "$mode" = "test" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
-  command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
   command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
