@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything socketwire and its tests need on a fresh Debian machine:
-# Debian packages (chromium, redis-server) when missing, a .venv with the package and its test
+# Debian packages (chromium) when missing, a .venv with the package and its test
 # extras, and the npm packages used by the interop tests. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
