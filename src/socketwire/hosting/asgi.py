@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..engine.http import BodyTooLarge, HttpApp, HttpRequest, HttpResponse, PreparedMessage
-from .static import StaticFiles
+from ..engine.static import StaticFiles
 
 __all__ = ["ASGIApp", "run_asgi"]
 

@@ -28,8 +28,8 @@ from ..engine.http import (
     PreparedMessage,
     WebSocketHandler,
 )
+from ..engine.static import StaticFiles
 from . import wsframes
-from .static import StaticFiles
 
 __all__ = ["StandaloneServer", "run", "serve"]
 

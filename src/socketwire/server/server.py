@@ -11,7 +11,7 @@ from ..adapters.memory import InMemoryAdapter
 from ..engine.http import HttpRequest, HttpResponse
 from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAcceptance
 from ..engine.session import EngineSession
-from ..hosting.static import StaticFiles
+from ..engine.static import StaticFiles
 from ..protocol.reasons import Reason
 from .broadcast import BroadcastOperator
 from .connection import ServerConnection

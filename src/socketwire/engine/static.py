@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..engine.http import HttpResponse
+from .http import HttpResponse
 
 __all__ = ["StaticFiles"]
 
