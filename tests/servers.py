@@ -34,12 +34,15 @@ async def running(
     hosting: str = "standalone",
     static_files: Mapping[str, str] | None = None,
     other_app: Any = None,
+    port: int | None = None,
 ) -> AsyncIterator[str]:
     """Serve ``app`` (a socketwire ``Server`` or ``EngineServer``) in this event loop.
 
-    Yields the base URL (``http://127.0.0.1:PORT``); stops the server on exit.
+    Yields the base URL (``http://127.0.0.1:PORT``); stops the server on exit. ``port``
+    (a free one by default) lets a test serve again on the port of a stopped server.
     """
-    port = free_port()
+    if port is None:
+        port = free_port()
     if hosting == "standalone":
         server = await serve(app, "127.0.0.1", port, static_files)
         try:
