@@ -10,6 +10,7 @@ import argparse
 import importlib
 import importlib.util
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -128,18 +129,36 @@ def run_serve(args: argparse.Namespace) -> int:
     io = load_target(args.target)
     static = _static_mapping(args.static) or None
     if args.hosting == "asgi":
-        if importlib.util.find_spec("uvicorn") is None:
-            raise SystemExit("socketwire: --hosting asgi needs uvicorn (pip install uvicorn)")
-        from .hosting.asgi import run_asgi
-
-        print(f"socketwire serving {args.target} with uvicorn on "
-              f"http://{args.host}:{args.port}/", flush=True)
-        run_asgi(io, args.host, args.port, static_files=static)
+        _serve_asgi(io, args.host, args.port, static, _announce(args.target, args.host))
         return 0
     from .hosting.standalone import run
 
     run(io, args.host, args.port, static_files=static, on_started=_announce(args.target, args.host))
     return 0
+
+
+def _serve_asgi(io: Any, host: str, port: int, static: dict[str, str] | None,
+                on_started: Any) -> None:
+    """Serve through the ASGI app with uvicorn; the socket is bound before it is announced."""
+    if importlib.util.find_spec("uvicorn") is None:
+        raise SystemExit("socketwire: --hosting asgi needs uvicorn (pip install uvicorn)")
+    import uvicorn
+
+    from .hosting.asgi import ASGIApp
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family)
+    config = uvicorn.Config(ASGIApp(io, static_files=static), log_level="warning",
+                            lifespan="on")
+    on_started(_Bound(sock))
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class _Bound:
+    """What ``_announce`` needs from a server: its port."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.port = int(sock.getsockname()[1])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
