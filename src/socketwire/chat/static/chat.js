@@ -473,14 +473,11 @@ function init() {
 
   $("login-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const name = nameInput.value.trim();
-    if (!name || name.length > MAX_NAME) {
-      showLoginError("Use 1 to 32 characters.");
-      return;
-    }
+    // The server decides (and trims): a refused name comes back as connect_error.
+    const name = nameInput.value.slice(0, MAX_NAME + 1);
     $("login-error").hidden = true;
     $("login-button").disabled = true;
-    localStorage.setItem("socketwire-chat-name", name);
+    localStorage.setItem("socketwire-chat-name", name.trim());
     connect(name);
   });
 
