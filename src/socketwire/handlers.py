@@ -1,4 +1,5 @@
-"""Calling user handlers: plain functions run inline, coroutine functions become tasks.
+"""Calling user handlers, for the server and the clients alike: plain functions run inline,
+coroutine functions become tasks.
 
 Handlers are called with the arguments the peer sent, trimmed or padded with ``None`` to the
 handler's positional parameters, as a JavaScript function would see them.

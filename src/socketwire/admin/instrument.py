@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..adapters.memory import InMemoryAdapter
 from ..exceptions import ConnectionRefused
-from ..server.handlers import spawn
+from ..handlers import spawn
 from .auth import BasicAuth, InMemoryStore, SessionStore, new_session_id
 
 if TYPE_CHECKING:

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import AckTimeout, ConnectError, Disconnected
+from ..handlers import Emitter, Handler, ack_args, ack_value, call_handler
 from ..protocol.reasons import Reason
 from ..protocol.sio import SioPacket, SioType, check_event_name, encode_packet
-from ..server.handlers import Emitter, Handler, ack_args, ack_value, call_handler
 
 if TYPE_CHECKING:
     from .client import AsyncClient

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..adapters.base import BroadcastOptions
 from ..exceptions import AckTimeout
+from ..handlers import ack_value, spawn
 from ..protocol.sio import SioPacket, SioType, check_event_name
-from .handlers import ack_value, spawn
 
 if TYPE_CHECKING:
     from .namespace import Namespace

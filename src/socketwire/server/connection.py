@@ -12,10 +12,10 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConnectionRefused, RemoteProtocolError
+from ..handlers import call_handler, spawn
 from ..protocol import jsoncodec
 from ..protocol.reasons import Reason
 from ..protocol.sio import SioDecoder, SioPacket, SioType
-from .handlers import call_handler, spawn
 from .socket import Socket
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.base import Adapter
+from ..handlers import Emitter, Handler
 from .broadcast import BroadcastOperator
-from .handlers import Emitter, Handler
 
 if TYPE_CHECKING:
     from .server import Server

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import AckTimeout, Disconnected
+from ..handlers import Emitter, Handler, ack_args, ack_value, call_handler, spawn
 from ..protocol import jsoncodec
 from ..protocol.reasons import Reason
 from ..protocol.sio import SioPacket, SioType, check_event_name, encode_packet, has_binary
-from .handlers import Emitter, Handler, ack_args, ack_value, call_handler, spawn
 
 if TYPE_CHECKING:
     from ..engine.session import EngineSession
