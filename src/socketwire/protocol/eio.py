@@ -142,13 +142,18 @@ class Handshake:
 
 
 def check_request(
-    method: str, query: Mapping[str, str], transports: Iterable[str] = TRANSPORTS
+    method: str,
+    query: Mapping[str, str],
+    transports: Iterable[str] = TRANSPORTS,
+    check_version: bool = True,
 ) -> Handshake:
     """Validate an Engine.IO request's method and query as Node's engine.io does.
 
     Raises :class:`HandshakeError` with Node's error code, checked in Node's order: 0 for an
     unknown or disabled transport; then, for a new session (no ``sid``), 2 for a method other
-    than GET and 5 for a missing or unsupported ``EIO``.
+    than GET and 5 for a missing or unsupported ``EIO``. A server that runs its own checks
+    between those (Node's ``allowRequest``) passes ``check_version=False`` and calls
+    :func:`check_version` afterwards.
     """
     transport = query.get("transport")
     if transport not in TRANSPORTS or transport not in transports:
@@ -157,6 +162,12 @@ def check_request(
     if sid is None:
         if method != "GET":
             raise HandshakeError(2)
-        if query.get("EIO") != "4":
-            raise HandshakeError(5)
+        if check_version:
+            check_version_of(query)
     return Handshake(transport, sid)
+
+
+def check_version_of(query: Mapping[str, str]) -> None:
+    """Raise :class:`HandshakeError` code 5 unless the query asks for protocol 4 (``EIO=4``)."""
+    if query.get("EIO") != "4":
+        raise HandshakeError(5)
