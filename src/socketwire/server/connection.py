@@ -67,8 +67,8 @@ class ServerConnection:
             return
         socket = self.sockets.get(packet.nsp)
         if socket is not None:
-            if packet.type == SioType.CONNECT:
-                self.close(Reason.PARSE_ERROR)  # duplicate CONNECT
+            if packet.type == SioType.CONNECT or packet.type == SioType.CONNECT_ERROR:
+                self.close(Reason.PARSE_ERROR)  # duplicate CONNECT, or CONNECT_ERROR from a client
             else:
                 socket._on_packet(packet)
             return
