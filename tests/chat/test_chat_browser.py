@@ -1,0 +1,260 @@
+"""The chat page in headless Chromium: two users chatting in public, privately and in a room.
+
+The page is served by the chat app itself (``socketwire.chat``) and uses the browser client the
+server serves. ``?transports=`` on the page URL picks the transports (none: polling, then the
+upgrade to WebSocket). The screenshot test writes ``chat-desktop.png`` and ``chat-phone.png`` to
+a temporary folder, or to ``docs/img/`` when ``SOCKETWIRE_UPDATE_SCREENSHOTS=1``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from servers import running
+from socketwire.chat import STATIC_DIR, create_server
+
+playwright_api = pytest.importorskip("playwright.async_api")
+expect = playwright_api.expect
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("SOCKETWIRE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 20_000  # generous: only reached when something is wrong
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+TRANSPORTS = {"polling": "polling", "websocket": "websocket", "upgrade": None}
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    expect.set_options(timeout=WAIT_MS)
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def chat_url() -> AsyncIterator[str]:
+    async with running(create_server(), "standalone", static_files={"/": STATIC_DIR}) as url:
+        yield url
+
+
+class User:
+    """One person in their own browser context."""
+
+    def __init__(self, page: Any, name: str) -> None:
+        self.page = page
+        self.name = name
+        self.errors: list[str] = []
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def conv(self, key: str) -> Any:
+        """The message list of a conversation ("public", "room:NAME", "dm:ID")."""
+        return self.page.locator(f'.message-list[data-conv="{key}"]')
+
+    async def send(self, text: str) -> None:
+        await self.page.fill("#composer-input", text)
+        await self.page.press("#composer-input", "Enter")
+
+    async def sid(self) -> str:
+        return str(await self.page.evaluate(
+            "document.querySelector('#users .me-user').dataset.id"))
+
+
+async def open_user(browser: Any, url: str, name: str, transport: str | None = None,
+                    viewport: dict[str, int] = DESKTOP, phone: bool = False) -> User:
+    context = await browser.new_context(
+        viewport=viewport, is_mobile=phone, has_touch=phone,
+        device_scale_factor=2 if phone else 1, color_scheme="light", locale="en-US",
+    )
+    user = User(await context.new_page(), name)
+    await user.page.goto(url + "/" + (f"?transports={transport}" if transport else ""))
+    await user.page.fill("#login-name", name)
+    await user.page.click("#login-button")
+    await expect(user.page.locator("#app")).to_be_visible()
+    await expect(user.page.locator("#users .me-user")).to_contain_text(name)
+    return user
+
+
+async def close_user(user: User) -> None:
+    await user.page.context.close()
+
+
+@pytest.mark.parametrize("transport", list(TRANSPORTS))
+async def test_two_users_chat(browser: Any, chat_url: str, transport: str) -> None:
+    ada = await open_user(browser, chat_url, "Ada", TRANSPORTS[transport])
+    grace = await open_user(browser, chat_url, "Grace", TRANSPORTS[transport])
+    try:
+        # who is online, and the "joined" notice
+        await expect(ada.page.locator("#users .user")).to_have_count(2)
+        await expect(ada.page.locator("#users")).to_contain_text("Grace")
+        await expect(ada.conv("public").locator(".notice-join")).to_have_text("Grace joined")
+        await expect(grace.page.locator("#user-count")).to_have_text("2")
+
+        # public message, with the delivery tick once the server acked
+        await ada.send("Hello from Ada")
+        own = ada.conv("public").locator(".msg.own").last
+        await expect(own.locator(".text")).to_have_text("Hello from Ada")
+        await expect(own.locator('.tick[data-state="delivered"]')).to_have_count(1)
+        theirs = grace.conv("public").locator(".msg:not(.own)").last
+        await expect(theirs.locator(".text")).to_have_text("Hello from Ada")
+        await expect(theirs.locator(".author")).to_have_text("Ada")
+
+        # private message: Grace picks Ada in the list of people
+        ada_id = await ada.sid()
+        await grace.page.click(f'#users .user[data-id="{ada_id}"]')
+        await expect(grace.page.locator("#conv-title")).to_have_text("Ada")
+        await grace.send("Just between us")
+        dm = grace.conv(f"dm:{ada_id}").locator(".msg.own").last
+        await expect(dm.locator('.tick[data-state="delivered"]')).to_have_count(1)
+        grace_id = await grace.sid()
+        dm_button = ada.page.locator(f'.conv[data-conv="dm:{grace_id}"]')
+        await expect(dm_button.locator(".badge")).to_have_text("1")
+        await dm_button.click()
+        await expect(ada.page.locator("#conv-title")).to_have_text("Grace")
+        await expect(ada.conv(f"dm:{grace_id}").locator(".msg .text")).to_have_text(
+            "Just between us")
+        await expect(ada.conv("public").locator(".msg .text", has_text="Just between us")
+                     ).to_have_count(0)
+
+        # a room: both join, talk, then Grace leaves it
+        for user in (ada, grace):
+            await user.page.fill("#room-name", "python")
+            await user.page.press("#room-name", "Enter")
+            await expect(user.page.locator("#conv-title")).to_have_text("# python")
+        await expect(ada.conv("room:python").locator(".notice-join").last).to_have_text(
+            "Grace joined python")
+        await expect(ada.page.locator("#conv-subtitle")).to_contain_text("2 members")
+        await grace.send("Anyone here likes asyncio?")
+        await expect(grace.conv("room:python").locator('.tick[data-state="delivered"]')
+                     ).to_have_count(1)
+        await expect(ada.conv("room:python").locator(".msg .text")).to_have_text(
+            "Anyone here likes asyncio?")
+        await grace.page.click("#leave-button")
+        await expect(grace.page.locator('.conv[data-conv="room:python"]')).to_have_count(0)
+        await expect(grace.page.locator("#conv-title")).to_have_text("Everyone")
+        await expect(ada.conv("room:python").locator(".notice-leave").last).to_have_text(
+            "Grace left python")
+        await expect(ada.page.locator("#conv-subtitle")).to_contain_text("1 member")
+
+        # Grace leaves the chat
+        await close_user(grace)
+        await expect(ada.conv("public").locator(".notice-leave").last).to_have_text("Grace left")
+        await expect(ada.page.locator("#users .user")).to_have_count(1)
+        await ada.page.click(f'.conv[data-conv="dm:{grace_id}"]')
+        await expect(ada.page.locator("#composer-input")).to_be_disabled()
+        assert ada.errors == [] and grace.errors == []
+    finally:
+        await close_user(ada)
+        await close_user(grace)
+
+
+async def test_refused_name_is_shown(browser: Any, chat_url: str) -> None:
+    context = await browser.new_context(viewport=DESKTOP)
+    try:
+        page = await context.new_page()
+        await page.goto(chat_url + "/")
+        await page.fill("#login-name", "   ")
+        await page.click("#login-button")
+        await expect(page.locator("#login-error")).to_contain_text("won't do")
+        await expect(page.locator("#app")).to_be_hidden()
+        # a good name then gets in, on the same page
+        await page.fill("#login-name", "Ada")
+        await page.click("#login-button")
+        await expect(page.locator("#users .me-user")).to_contain_text("Ada")
+    finally:
+        await context.close()
+
+
+async def test_phone_layout_and_screenshots(browser: Any, chat_url: str,
+                                            tmp_path: Path) -> None:
+    shots = ROOT / "docs" / "img" if os.environ.get("SOCKETWIRE_UPDATE_SCREENSHOTS") else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    ada = await open_user(browser, chat_url, "Ada Lovelace")
+    grace = await open_user(browser, chat_url, "Grace Hopper")
+    linus = await open_user(browser, chat_url, "Linus", viewport=PHONE, phone=True)
+    users = (ada, grace, linus)
+    try:
+        for user in (ada, grace):
+            await expect(user.page.locator("#users .user")).to_have_count(3)
+        await ada.send("Hi everyone! Welcome to the socketwire chat.")
+        await expect(grace.conv("public").locator(".msg")).to_have_count(1)
+        await grace.send("Hello Ada! This server is Python asyncio, and the browser speaks "
+                         "plain Socket.IO 4 to it.")
+        await grace.send("Rooms and private messages work too.")
+        await expect(linus.conv("public").locator(".msg")).to_have_count(3)
+        await linus.send("And it works on my phone.")
+        await expect(ada.conv("public").locator(".msg")).to_have_count(4)
+        await ada.send("Let's talk asyncio in the python room.")
+        for user in (ada, grace):
+            await user.page.fill("#room-name", "python")
+            await user.page.press("#room-name", "Enter")
+            await expect(user.page.locator("#conv-title")).to_have_text("# python")
+        await grace.page.click('.conv[data-conv="public"]')
+        await ada.send("Room is open: who is using uvloop?")
+        await expect(grace.page.locator('.conv[data-conv="room:python"] .badge')).to_have_text("1")
+
+        # Linus, on his phone, writes to Grace privately, and she answers
+        grace_id = await grace.sid()
+        linus_id = await linus.sid()
+        await linus.page.click("#menu-button")
+        await linus.page.click(f'#users .user[data-id="{grace_id}"]')
+        await linus.send("Grace, got a minute later?")
+        await grace.page.click(f'.conv[data-conv="dm:{linus_id}"]')
+        await grace.send("Sure, ping me after lunch.")
+        await grace.page.click('.conv[data-conv="public"]')
+        await linus.send("Great, thanks!")
+        await expect(grace.page.locator(f'.conv[data-conv="dm:{linus_id}"] .badge')
+                     ).to_have_text("1")
+        await linus.page.click("#menu-button")
+        await linus.page.click('.conv[data-conv="public"]')
+        await expect(linus.page.locator("#menu-badge")).to_be_hidden()
+        await expect(linus.conv("public").locator(".msg")).to_have_count(5)
+        for user in users:
+            await expect(user.page.locator('.tick[data-state="pending"]')).to_have_count(0)
+
+        # phone: no sideways scrolling, the sidebar is a drawer behind the menu button
+        page = linus.page
+        await page.click('#menu-button')
+        await expect(page.locator("#sidebar")).to_be_in_viewport()
+        await page.click('.conv[data-conv="public"]')
+        await expect(page.locator("#backdrop")).to_be_hidden()
+        await expect(page.locator("#sidebar")).not_to_be_in_viewport()
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await expect(page.locator("#composer-input")).to_be_in_viewport()
+        await expect(page.locator("#menu-button")).to_be_visible()
+        await expect(ada.page.locator("#menu-button")).to_be_hidden()
+
+        await page.locator("#composer-input").blur()
+        await grace.page.locator("#composer-input").blur()
+        await grace.page.screenshot(path=str(shots / "chat-desktop.png"), animations="disabled")
+        await page.screenshot(path=str(shots / "chat-phone.png"), animations="disabled")
+        for name in ("chat-desktop.png", "chat-phone.png"):
+            assert (shots / name).stat().st_size > 10_000
+        assert all(user.errors == [] for user in users)
+    finally:
+        for user in users:
+            await close_user(user)
+
