@@ -125,6 +125,8 @@ class _Proxy:
         return _Proxy(self._runner, value) if _is_ours(value) else value
 
     def __getattr__(self, name: str) -> Any:
+        if self._runner.loop is None:  # nothing runs: read it here rather than start a loop
+            return self._wrap(getattr(self._target, name))
         return self._wrap(self._runner.call(getattr, self._target, name))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
