@@ -1,6 +1,7 @@
 """One small client interface over several real Socket.IO clients, for the chat contract tests.
 
 * :class:`PySioClient`: python-socketio's ``AsyncClient``.
+* :class:`SocketwireClient`: socketwire's own ``AsyncClient``.
 * :class:`NodeClient`: the official ``socket.io-client``, in a Node process driven over
   stdin/stdout (``node_chat_client.js``); one process (:class:`NodeDriver`) hosts every client
   of a test.
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import socketio
+
+import socketwire
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_CLIENT = Path(__file__).with_name("node_chat_client.js")
@@ -91,6 +94,35 @@ class PySioClient(_EventLog):
 
     async def disconnect(self) -> None:
         await self.sio.disconnect()
+
+
+class SocketwireClient(_EventLog):
+    """socketwire's own AsyncClient."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sid = ""
+        self.client = socketwire.AsyncClient(reconnection=False)
+        self.client.on_any(self._any)
+
+    def _any(self, event: str, *args: Any) -> None:
+        self.record(event, list(args))
+
+    async def connect(self, url: str, auth: Any, transports: list[str]) -> None:
+        try:
+            await self.client.connect(url, auth=auth, transports=transports, wait_timeout=WAIT)
+        except socketwire.ConnectError as exc:
+            raise Refused(exc.message) from None
+        self.sid = self.client.get_sid("/") or ""
+
+    async def call(self, event: str, *args: Any) -> Any:
+        return await self.client.emit_with_ack(event, *args, timeout=WAIT)
+
+    async def emit(self, event: str, *args: Any) -> None:
+        self.client.emit(event, *args)
+
+    async def disconnect(self) -> None:
+        await self.client.disconnect()
 
 
 class NodeDriver:

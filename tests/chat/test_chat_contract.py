@@ -1,7 +1,8 @@
 """The chat app's event contract (docs/chat.md), end to end, with independent clients.
 
-The same scenario runs with python-socketio's AsyncClient and with the official
-socket.io-client (in Node), over polling, WebSocket and the upgrade, in both hostings.
+The same scenario runs with python-socketio's AsyncClient, socketwire's own AsyncClient and
+the official socket.io-client (in Node), over polling, WebSocket and the upgrade, in both
+hostings.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from chat_clients import ROOT, ChatClient, NodeDriver, PySioClient, Refused, node_driver
+from chat_clients import (
+    ROOT,
+    ChatClient,
+    NodeDriver,
+    PySioClient,
+    Refused,
+    SocketwireClient,
+    node_driver,
+)
 
 from servers import TRANSPORTS, running
 from socketwire.chat import create_server
@@ -197,6 +206,22 @@ async def test_contract_python_socketio(hosting: str, transport: str) -> None:
         finally:
             for client in clients:
                 await client.sio.disconnect()
+
+
+@pytest.mark.parametrize("transport", list(TRANSPORTS))
+async def test_contract_socketwire_client(hosting: str, transport: str) -> None:
+    clients: list[SocketwireClient] = []
+
+    def make() -> ChatClient:
+        clients.append(SocketwireClient())
+        return clients[-1]
+
+    async with running(create_server(), hosting) as url:
+        try:
+            await contract_scenario(make, url, TRANSPORTS[transport])
+        finally:
+            for client in clients:
+                await client.client.disconnect()
 
 
 @pytest.fixture
