@@ -70,7 +70,7 @@ class FrameParser:
     def __init__(self, max_size: int = 1_000_000) -> None:
         self.max_size = max_size
         self._buf = b""
-        self._frag: list[bytes] = []
+        self._frag = bytearray()  # one buffer: tiny fragments cost their bytes, no more
         self._frag_op = 0
         self._frag_size = 0
 
@@ -120,17 +120,17 @@ class FrameParser:
                     out.append((opcode, payload))
                 else:
                     self._frag_op = opcode
-                    self._frag = [payload]
+                    self._frag = bytearray(payload)
                     self._frag_size = length
             elif opcode == OP_CONT:
                 if not self._frag_op:
                     raise WebSocketError(1002, "unexpected continuation frame")
-                self._frag.append(payload)
+                self._frag += payload
                 self._frag_size += length
                 if fin:
-                    out.append((self._frag_op, b"".join(self._frag)))
+                    out.append((self._frag_op, bytes(self._frag)))
                     self._frag_op = 0
-                    self._frag = []
+                    self._frag = bytearray()
                     self._frag_size = 0
             elif opcode in (OP_CLOSE, OP_PING, OP_PONG):
                 out.append((opcode, payload))
