@@ -248,6 +248,7 @@ class ASGIApp:
         await send({"type": "websocket.accept"})
         channel = _Channel(send, request)
         handler = outcome.attach(channel)
+        limit = self.app.max_http_buffer_size
         try:
             while True:
                 message = await receive()
@@ -255,6 +256,12 @@ class ASGIApp:
                 if kind == "websocket.receive":
                     text = message.get("text")
                     data = text if text is not None else message.get("bytes") or b""
+                    if len(data) * 4 > limit and _byte_size(data) > limit:
+                        # the ASGI server's own limit is its own; enforce ours as ws does
+                        channel.close(1009)
+                        with contextlib.suppress(Exception):
+                            await asyncio.wait_for(channel.writer, 1.0)
+                        break
                     handler.on_message(data)
                 elif kind == "websocket.disconnect":
                     break
@@ -263,6 +270,10 @@ class ASGIApp:
             channel.close()
             if not channel.writer.done():
                 channel.writer.cancel()
+
+
+def _byte_size(data: str | bytes) -> int:
+    return len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
 
 
 def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any) -> None:
