@@ -451,11 +451,14 @@ class EngineConnection:
         finally:
             if not switched:
                 if channel is not None:
-                    self._spawn(channel.close())
-                if self._paused:  # resume polling
+                    with contextlib.suppress(Exception):
+                        await channel.close()
+                if self._paused:  # resume polling (the loop may still be in its last GET)
                     self._paused = False
+                    poller = self._poll_task
                     if not self.closed.done():
-                        self._poll_task = self._spawn(self._poll_loop())
+                        if poller is None or poller.done():
+                            self._poll_task = self._spawn(self._poll_loop())
                         self._wake.set()
 
     # ----------------------------------------------------------------- closing
