@@ -201,7 +201,7 @@ class Socket:
         if callback is not None:
             ack_id = self.nsp.next_ack_id()
             if timeout is None:
-                self._expect_ack(ack_id, lambda answer: callback(*answer))
+                self._expect_ack(ack_id, lambda answer: callback(*(answer or ())))
             else:
                 self._expect_ack(ack_id, _timeout_callback(callback), timeout)
         data = [event, *args]
