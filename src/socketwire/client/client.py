@@ -275,10 +275,14 @@ class AsyncClient:
         if sock is not None:
             sock._on_packet(packet)
 
-    def _send(self, parts: list[str | bytes]) -> None:
+    def _send(self, parts: list[str | bytes]) -> bool:
+        """Queue packets on the open session; ``False`` if there is none right now (the
+        session just closed and the sockets are about to hear of it)."""
         engine = self._engine
-        if engine is not None:
-            engine.send_many(parts)
+        if engine is None or not engine.is_open:
+            return False
+        engine.send_many(parts)
+        return True
 
     def _any_active(self) -> bool:
         return any(s.active for s in self.sockets.values())

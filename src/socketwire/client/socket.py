@@ -213,9 +213,9 @@ class ClientSocket:
             self._acks[ack_id] = entry
         parts = encode_packet(SioPacket(SioType.EVENT, self.namespace, [event, *args], ack_id))
         parts[0] = "4" + parts[0]  # type: ignore[operator]
-        if self.connected:
-            self.client._send(parts)
-        elif not volatile:
+        if self.connected and self.client._send(parts):
+            return
+        if not volatile:
             self._send_buffer.append((parts, ack_id))
 
     def _ack_timed_out(self, ack_id: int) -> None:
