@@ -183,3 +183,17 @@ async def test_connect_timeout_leaves_nothing_behind(clients: Factory) -> None:
             await client.connect(url, wait_timeout=0.5)
         assert not client.connected
         await asyncio.wait_for(client.wait(), TIMEOUT)
+
+
+async def test_failing_auth_callable_refuses_the_namespace(clients: Factory) -> None:
+    io = make_server()
+    async with running(io) as url:
+        client = clients()
+
+        def auth() -> dict[str, Any]:
+            raise RuntimeError("no token at hand")
+
+        with pytest.raises(socketwire.ConnectError, match="no token at hand"):
+            await client.connect(url, auth=auth, transports=["websocket"], wait_timeout=TIMEOUT)
+        await asyncio.wait_for(client.wait(), TIMEOUT)
+        assert not client.connected

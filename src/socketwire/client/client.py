@@ -251,7 +251,7 @@ class AsyncClient:
         try:
             for sock in list(self.sockets.values()):
                 if sock.active and not sock.connected and engine.is_open:
-                    engine.send(await sock._connect_packet())
+                    await self._send_connect(engine, sock)
             return await asyncio.shield(engine.closed)
         finally:
             if engine.is_open:
@@ -296,12 +296,18 @@ class AsyncClient:
                 sock.active = False
             return  # the supervisor connects it once the session is open
 
-        async def send_connect() -> None:
-            packet = await sock._connect_packet()
-            if engine.is_open and sock.active and not sock.connected:
-                engine.send(packet)
+        self._spawn(self._send_connect(engine, sock))
 
-        self._spawn(send_connect())
+    async def _send_connect(self, engine: EngineConnection, sock: ClientSocket) -> None:
+        """Send ``sock``'s CONNECT; an ``auth`` callable failing refuses the namespace."""
+        try:
+            packet = await sock._connect_packet()
+        except Exception as exc:
+            log.exception("auth for %s failed", sock.namespace)
+            sock._on_connect_error(ConnectError(f"auth failed: {exc!r}"))
+            return
+        if engine.is_open and sock.active and not sock.connected:
+            engine.send(packet)
 
     def _check_idle(self) -> None:
         """No active namespace left: close the connection for good."""
