@@ -1,0 +1,217 @@
+"""Both dashboards in headless Chromium against an instrumented socketwire server.
+
+- The official one (``node_modules/@socket.io/admin-ui/ui/dist``), served on loopback by a second
+  small server (another origin, as admin.socket.io would be): it logs in, lists the sockets and
+  rooms, and logs in again with its session id after a reload.
+- Ours at ``/admin/``: log in, sockets table, rooms, a live event, commands (join, leave,
+  disconnect), session re-login, and no command buttons in read-only mode.
+
+Each takes a screenshot for the docs (docs/img/admin-official.png, docs/img/admin-dashboard.png).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import CREDENTIALS, PASSWORD, USER, WAIT, build_server, user_client
+
+import socketwire
+from servers import running
+from socketwire.admin import instrument
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+ROOT = Path(__file__).resolve().parents[2]
+OFFICIAL_UI = ROOT / "node_modules" / "@socket.io" / "admin-ui" / "ui" / "dist"
+IMG = ROOT / "docs" / "img"
+CHROMIUM = os.environ.get("SOCKETWIRE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+MS = int(WAIT * 1000)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Chromium")
+    async with playwright_api.async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def new_page(browser: Any) -> Any:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900})
+    page = await context.new_page()
+
+    async def only_loopback(route: Any) -> None:  # the UI's web fonts and icons: offline here
+        if route.request.url.startswith("http://127.0.0.1"):
+            await route.continue_()
+        else:
+            await route.abort()
+
+    await page.route("**/*", only_loopback)
+    return page
+
+
+async def wait_until(predicate: Any) -> None:
+    """Wait for a server-side condition (a deadlock guard, not a timing assertion)."""
+    async with asyncio.timeout(WAIT):
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+
+@pytest.mark.skipif(not OFFICIAL_UI.is_dir(), reason="needs node_modules/@socket.io/admin-ui")
+async def test_official_dashboard(browser: Any) -> None:
+    ui_server = socketwire.Server(serve_client=False)
+    async with running(ui_server, static_files={"/": str(OFFICIAL_UI)}) as ui_url:
+        io = build_server()
+        io.engine.cors_allowed_origins = [ui_url]  # the UI's origin, with credentials
+        io.engine.cors_credentials = True
+        inst = instrument(io, auth={"type": "basic", **CREDENTIALS})
+        try:
+            async with running(io) as url:
+                users = [await user_client(url) for _ in range(3)]
+                await users[0].call("set-name", "ada", timeout=WAIT)
+                sid = users[0].get_sid("/")
+                page = await new_page(browser)
+                await page.goto(ui_url + "/")
+                await page.get_by_label("Server URL").fill(url)
+                await page.get_by_label("Username").fill(USER)
+                await page.get_by_label("Password").fill(PASSWORD)
+                await page.get_by_role("button", name="Connect").click()
+                await wait_until(lambda: len(io.namespaces["/admin"].sockets) == 1)
+                await page.get_by_label("Password").wait_for(state="hidden", timeout=MS)
+
+                await page.goto(ui_url + "/#/sockets/")
+                await page.get_by_text(sid).wait_for(timeout=MS)
+                for u in users[1:]:
+                    await page.get_by_text(u.get_sid("/")).wait_for(timeout=MS)
+                await page.wait_for_timeout(1000)  # let Vuetify's page transition finish
+                await page.screenshot(path=str(IMG / "admin-official.png"))
+
+                await page.goto(ui_url + "/#/rooms/")
+                row = page.locator("tr", has_text="lobby")
+                await row.wait_for(timeout=MS)
+                assert "3" in await row.inner_text()  # three members
+
+                # the session event reached the UI: a reload logs in with the session id
+                assert await page.evaluate("localStorage.getItem('session_id')")
+                await page.reload()
+                await page.goto(ui_url + "/#/sockets/")
+                await page.get_by_text(sid).wait_for(timeout=MS)
+                assert not await page.get_by_label("Password").is_visible()
+                for u in users:
+                    await u.disconnect()
+        finally:
+            inst.close()
+
+
+async def _login(page: Any, url: str) -> None:
+    await page.goto(url + "/admin/")
+    await page.locator("#username").wait_for(timeout=MS)
+    await page.fill("#username", USER)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-btn")
+    await page.locator("#app").wait_for(state="visible", timeout=MS)
+
+
+async def test_our_dashboard(browser: Any, hosting: str) -> None:
+    io = build_server()
+    inst = instrument(io, auth={"type": "basic", **CREDENTIALS}, stats_interval=0.5)
+    try:
+        async with running(io, hosting) as url:
+            users = [await user_client(url, transports=t)
+                     for t in (["websocket"], ["polling"], ["polling", "websocket"])]
+            sids = [u.get_sid("/") for u in users]
+            page = await new_page(browser)
+            # wrong password first: refused, the form says so
+            await page.goto(url + "/admin/")
+            await page.fill("#username", USER)
+            await page.fill("#password", "nope")
+            await page.click("#login-btn")
+            await page.get_by_text("Invalid credentials").wait_for(timeout=MS)
+
+            await page.fill("#password", PASSWORD)
+            await page.click("#login-btn")
+            await page.locator("#app").wait_for(state="visible", timeout=MS)
+            for sid in sids:
+                await page.locator(f"tr[data-id='{sid}']").wait_for(timeout=MS)
+            # admin sockets are not users: never in the table
+            admin_ids = list(io.namespaces["/admin"].sockets)
+            assert await page.locator(f"tr[data-id='{admin_ids[0]}']").count() == 0
+            await page.locator("#rooms li", has_text="lobby").wait_for(timeout=MS)
+            assert "3" in await page.locator("#rooms li", has_text="lobby").inner_text()
+
+            # a live event shows in the feed
+            await users[0].call("hello", "from the test", timeout=WAIT)
+            await page.locator("#feed li", has_text="from the test").first.wait_for(timeout=MS)
+
+            # search
+            await page.fill("#search", sids[1])
+            await page.wait_for_function(
+                "document.querySelectorAll('#sockets tbody tr').length === 1", timeout=MS)
+            assert await page.locator(f"tr[data-id='{sids[1]}']").count() == 1
+            await page.fill("#search", "")
+
+            # commands: join a room, leave it, disconnect a socket
+            row = page.locator(f"tr[data-id='{sids[2]}']")
+            await row.locator(".join-form input").fill("vip")
+            await row.locator(".join-form button").click()
+            await wait_until(lambda: "vip" in io.sockets.sockets[sids[2]].rooms)
+            await page.locator(f"tr[data-id='{sids[2]}'] .chip", has_text="vip").wait_for(
+                timeout=MS)
+            await page.locator(f"tr[data-id='{sids[2]}'] .chip button[data-room='vip']").click()
+            await wait_until(lambda: "vip" not in io.sockets.sockets[sids[2]].rooms)
+            await page.locator(f"tr[data-id='{sids[1]}'] .disconnect").click()
+            await wait_until(lambda: sids[1] not in io.sockets.sockets)
+            await page.locator(f"tr[data-id='{sids[1]}']").wait_for(state="detached", timeout=MS)
+
+            # a little traffic, so that the chart has something to show, then the screenshot
+            await users[1].disconnect()
+            for i in range(20):
+                await users[0].emit("hello", {"n": i})
+                await users[2].emit("set-name", f"user-{i}")
+            await page.locator("#feed li", has_text="set-name").first.wait_for(timeout=MS)
+            await page.wait_for_function(
+                "document.querySelector('#st-clients').textContent !== '–'", timeout=MS)
+            if hosting == "standalone":
+                await page.screenshot(path=str(IMG / "admin-dashboard.png"), full_page=True)
+
+            # reload: back in with the saved session id, no password asked
+            await page.reload()
+            await page.locator("#app").wait_for(state="visible", timeout=MS)
+            assert await page.locator("#login").is_hidden()
+            for u in users:
+                await u.disconnect()
+    finally:
+        inst.close()
+
+
+async def test_our_dashboard_read_only(browser: Any) -> None:
+    io = build_server()
+    inst = instrument(io, auth={"type": "basic", **CREDENTIALS}, read_only=True)
+    try:
+        async with running(io) as url:
+            user = await user_client(url)
+            sid = user.get_sid("/")
+            page = await new_page(browser)
+            await _login(page, url)
+            row = page.locator(f"tr[data-id='{sid}']")
+            await row.wait_for(timeout=MS)
+            await page.locator("#ro-badge").wait_for(state="visible", timeout=MS)
+            assert await row.locator(".disconnect").is_hidden()
+            assert await row.locator(".join-form").is_hidden()
+            await user.disconnect()
+    finally:
+        inst.close()
