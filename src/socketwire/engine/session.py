@@ -24,6 +24,7 @@ NOOP = "6"
 CLOSE = "1"
 PING = "2"
 OK_HEADERS = [("Content-Type", "text/html"), ("Content-Length", "2")]
+CLOSE_TIMEOUT = 30.0  # how long a closed polling session waits for the GET that is told so
 
 
 class SessionHandler(Protocol):
@@ -230,6 +231,13 @@ class EngineSession:
             self._buffer = []
             self._buffer_size = 0
         if self.state is SessionState.CLOSING:
+            if packets:
+                # as Node: what was buffered goes out alone, the close packet in the next GET.
+                # socket.io-client handles Socket.IO packets a tick after the Engine.IO close
+                # of the same payload, so "41" + "1" together looked like "transport close".
+                if self._timer is None:
+                    self._timer = self._loop.call_later(CLOSE_TIMEOUT, self._finish)
+                return _payload_response(packets)
             packets.append(self._close_packet)
             self._finish()
         return _payload_response(packets or [NOOP])
