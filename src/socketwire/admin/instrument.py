@@ -363,6 +363,11 @@ class Instrumentation:
         self._room_listeners: list[tuple[Namespace, str, Callable[..., None]]] = []
         self._ui_prefix: str | None = None
         self._hooks: list[tuple[list[Any], Any]] = []
+        self._last_packets: Sequence[str | bytes] | None = None
+        self._last_measure = (0, 0)
+        self._out_second = 0
+        self._out_count = 0
+        self._out_bytes = 0
 
         if auth is not None:
             self.admin.use(self._authenticate)
@@ -605,17 +610,36 @@ class Instrumentation:
             self.events.push("bytesIn", None, size, now)
 
     def _on_packets_out(self, session: EngineSession, packets: Sequence[str | bytes]) -> None:
-        count = 0
-        size = 0
-        for packet in packets:
-            n = _byte_length(packet)
-            if n > 0:
-                count += 1
-                size += n
+        # hot with broadcasts (once per recipient): the same packets list is measured once,
+        # and counts go to plain ints, moved to the buffer when the second changes
+        if packets is self._last_packets:
+            count, size = self._last_measure
+        else:
+            count = size = 0
+            for packet in packets:
+                n = _byte_length(packet)
+                if n > 0:
+                    count += 1
+                    size += n
+            self._last_packets, self._last_measure = packets, (count, size)
         if count:
-            now = time.time()
-            self.events.push("packetsOut", None, count, now)
-            self.events.push("bytesOut", None, size, now)
+            second = int(time.time())
+            if second != self._out_second:
+                self._flush_out()
+                self._out_second = second
+            self._out_count += count
+            self._out_bytes += size
+
+    def _flush_out(self) -> None:
+        if self._out_count:
+            now = float(self._out_second)
+            self.events.push("packetsOut", None, self._out_count, now)
+            self.events.push("bytesOut", None, self._out_bytes, now)
+            self._out_count = self._out_bytes = 0
+
+    def _drain(self) -> list[dict[str, Any]]:
+        self._flush_out()
+        return self.events.drain()
 
     def server_stats(self) -> dict[str, Any]:
         """The ``server_stats`` payload (this drains the aggregated events)."""
@@ -631,7 +655,7 @@ class Instrumentation:
             "uptime": time.time() - _STARTED,
             "clientsCount": len(sessions),
             "pollingClientsCount": polling,
-            "aggregatedEvents": self.events.drain(),
+            "aggregatedEvents": self._drain(),
             "namespaces": [
                 {"name": nsp.name, "socketsCount": len(nsp.sockets)}
                 for nsp in list(self.io.namespaces.values())
@@ -660,7 +684,7 @@ class Instrumentation:
 
     def _emit_stats(self) -> None:
         if self._silent:
-            self.events.drain()  # keep the buffer bounded while nobody watches
+            self._drain()  # keep the buffer bounded while nobody watches
             return
         self._broadcast("server_stats", self.server_stats())
 
