@@ -117,14 +117,8 @@ async def _stalled_post(port: int, sid: str) -> asyncio.StreamWriter:
 
 
 async def test_overlapping_post_closes_the_session(
-    hosting: str, http: aiohttp.ClientSession, request: pytest.FixtureRequest
+    hosting: str, http: aiohttp.ClientSession
 ) -> None:
-    if hosting == "standalone":
-        request.applymarker(pytest.mark.xfail(
-            strict=True,
-            reason="known gap: the standalone host reads a whole POST body before handing the "
-            "request to the engine, so a POST still uploading is not active for the engine "
-            "and an overlapping POST is accepted"))
     io, _ = make_server()
     async with running(io, hosting) as url:
         peer = Peer(url + "/socket.io/", http)

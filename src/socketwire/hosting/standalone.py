@@ -117,7 +117,10 @@ class _HttpProtocol(asyncio.Protocol):
         self.header_bytes = 0
         self.body = bytearray()
         self.body_too_large = False
-        self.queue: deque[tuple[HttpRequest, bytes | None, bool]] = deque()
+        # requests are handed on as soon as their headers are parsed; the body follows through
+        # a future (None when it was too large), so the engine sees overlapping POSTs
+        self.queue: deque[tuple[HttpRequest, asyncio.Future[bytes | None] | None, bool]] = deque()
+        self.body_future: asyncio.Future[bytes | None] | None = None
         self.worker: asyncio.Task[None] | None = None
         self.ws_parser: wsframes.FrameParser | None = None
         self.ws_handler: WebSocketHandler | None = None
@@ -134,6 +137,8 @@ class _HttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.body_future is not None and not self.body_future.done():
+            self.body_future.set_result(None)
         self.server.connections.discard(self)
         if self.worker is not None and not self.worker.done():
             self.worker.cancel()
@@ -188,10 +193,22 @@ class _HttpProtocol(asyncio.Protocol):
         else:
             self.headers[key] = text
 
+    def _wants_websocket(self) -> bool:
+        return (
+            self.headers.get("upgrade", "").lower() == "websocket"
+            and "upgrade" in self.headers.get("connection", "").lower()
+        )
+
     def on_headers_complete(self) -> None:
+        if self._wants_websocket():
+            return  # queued by on_message_complete
+        fut: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self.body_future = fut
         length = self.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.app.max_http_buffer_size:
             self.body_too_large = True
+            fut.set_result(None)
+        self._enqueue(self._request(), fut, bool(self.parser.should_keep_alive()))
 
     def on_body(self, body: bytes) -> None:
         if self.body_too_large:
@@ -200,16 +217,22 @@ class _HttpProtocol(asyncio.Protocol):
         if len(self.body) > self.app.max_http_buffer_size:
             self.body_too_large = True
             self.body = bytearray()
+            if self.body_future is not None and not self.body_future.done():
+                self.body_future.set_result(None)
 
     def on_message_complete(self) -> None:
-        request = self._request()
-        keep_alive = bool(self.parser.should_keep_alive())
-        if self.parser.should_upgrade() and self.headers.get("upgrade", "").lower() == "websocket":
+        fut, self.body_future = self.body_future, None
+        if fut is not None:
+            if not fut.done():
+                fut.set_result(bytes(self.body))
+            return
+        if self.parser.should_upgrade() and self._wants_websocket():
             self.upgrading = True
-            self.queue.append((request, None, False))
-        else:
-            body = None if self.body_too_large else bytes(self.body)
-            self.queue.append((request, body, keep_alive))
+            self._enqueue(self._request(), None, False)
+
+    def _enqueue(self, request: HttpRequest, body: asyncio.Future[bytes | None] | None,
+                 keep_alive: bool) -> None:
+        self.queue.append((request, body, keep_alive))
         if self.worker is None or self.worker.done():
             self.worker = asyncio.get_running_loop().create_task(self._work())
 
@@ -235,7 +258,7 @@ class _HttpProtocol(asyncio.Protocol):
     async def _work(self) -> None:
         while self.queue and not self.closed:
             request, body, keep_alive = self.queue.popleft()
-            if body is None and self.upgrading:
+            if body is None:
                 await self._upgrade(request)
                 return
             try:
@@ -253,17 +276,20 @@ class _HttpProtocol(asyncio.Protocol):
                 self.transport.close()
                 return
 
-    async def _respond(self, request: HttpRequest, body: bytes | None) -> HttpResponse:
+    async def _respond(
+        self, request: HttpRequest, body_future: asyncio.Future[bytes | None]
+    ) -> HttpResponse:
         app = self.app
         if request.path.startswith(app.path) or request.path + "/" == app.path:
             async def read_body(limit: int) -> bytes:
+                body = await body_future
                 if body is None or len(body) > limit:
                     raise BodyTooLarge()
                 return body
 
             request.read_body = read_body
             return await app.handle_http(request)
-        if body is None:
+        if await body_future is None:
             return HttpResponse(413, close=True)
         found = self.server.static.lookup(request.method, request.path)
         if found is None:
