@@ -1,11 +1,15 @@
-"""Server-side bookkeeping for the interop tests: what the socketwire server saw, awaitable."""
+"""Server-side helpers for the interop tests: what the socketwire server saw (awaitable), and
+serving it so that clients are gone before it stops."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import socketwire
+from servers import running
 
 WAIT = 10.0
 
@@ -88,3 +92,17 @@ async def poll_until(check: Any, timeout: float = WAIT, what: str = "condition")
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    io: socketwire.Server, hosting: str, close_clients: Callable[[], Awaitable[Any]]
+) -> AsyncIterator[str]:
+    """``servers.running``, with ``close_clients()`` awaited and every session gone before the
+    server stops: uvicorn lets a waiting long-poll finish before shutting the app down."""
+    async with running(io, hosting) as url:
+        try:
+            yield url
+        finally:
+            await close_clients()
+            await poll_until(lambda: not io.engine.sessions, what="the sessions to close")

@@ -9,7 +9,6 @@ the tests steer it through :class:`jsdriver.JsDriver`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+import recorder
 from jsdriver import JsDriver
 from recorder import Seen, install_basics, poll_until
 
@@ -71,16 +71,9 @@ async def fence(js: JsDriver, emit: Any, clients: list[str]) -> None:
         await js.wait_until(lambda c=c: [n] in js.received(c, "fence"), what=f"fence {n} at {c}")
 
 
-@contextlib.asynccontextmanager
-async def serving(io: socketwire.Server, hosting: str, js: JsDriver) -> AsyncIterator[str]:
-    """``servers.running``, with every client gone before the server stops (uvicorn lets a
-    waiting long-poll finish before it shuts the application down)."""
-    async with running(io, hosting) as url:
-        try:
-            yield url
-        finally:
-            await js.reset()
-            await poll_until(lambda: not io.engine.sessions, what="the sessions to close")
+def serving(io: socketwire.Server, hosting: str, js: JsDriver) -> Any:
+    """Serve ``io``; every Node client socket is closed before the server stops."""
+    return recorder.serving(io, hosting, js.reset)
 
 
 def ids_of(seen: Seen) -> dict[str, Any]:
