@@ -30,11 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 HANDSHAKE = (
-    "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-    "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nUser-Agent: admin-bench\r\n\r\n"
-).encode()
-CONNECT_FRAME = bytes([0x81, 0x82, 1, 2, 3, 4]) + bytes(a ^ b for a, b in zip(b"40", b"\x01\x02"))
+    b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nUser-Agent: admin-bench\r\n\r\n"
+)
+# a masked text frame "40": CONNECT to "/" (mask 01 02 03 04)
+CONNECT_FRAME = bytes([0x81, 0x82, 1, 2, 3, 4, ord("4") ^ 1, ord("0") ^ 2])
 
 
 def rss_mb() -> float:
@@ -102,8 +103,15 @@ async def run_clients(port: int, count: int) -> None:
 # --------------------------------------------------------------------- server side
 
 
+async def _drain(ws: Any) -> None:
+    """Read (and drop) what the admin receives, as a dashboard would."""
+    with contextlib.suppress(Exception):
+        while True:
+            await ws.recv()
+
+
 async def measure(mode: str, count: int) -> dict[str, Any]:
-    import socketio
+    import websockets
 
     import socketwire
     from socketwire.admin import instrument, serialize_socket
@@ -129,7 +137,7 @@ async def measure(mode: str, count: int) -> dict[str, Any]:
         stdout=subprocess.PIPE, start_new_session=True,
     )
     out: dict[str, Any] = {"mode": mode}
-    admin = socketio.AsyncClient(reconnection=False)
+    admin: Any = None
     try:
         t0 = time.perf_counter()
         while len(io.sockets.sockets) < count:
@@ -148,38 +156,35 @@ async def measure(mode: str, count: int) -> dict[str, Any]:
             out["broadcast_ms"] = statistics.median(times) * 1000
             return out
 
-        # admin login -> all_sockets
-        got: dict[str, Any] = {}
-        arrived = asyncio.Event()
-
-        def on_all(sockets: list[Any]) -> None:
-            got["all"] = sockets
-            got["t"] = time.perf_counter()
-            arrived.set()
-
-        config_seen = asyncio.Event()
-        admin.on("all_sockets", on_all, namespace="/admin")
-        admin.on("config", lambda c: config_seen.set(), namespace="/admin")
+        # admin login -> all_sockets, with a bare WebSocket client (no message size limit;
+        # python-socketio's aiohttp transport stops at 4 MB)
+        admin = await websockets.connect(
+            f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket", max_size=None)
+        await admin.recv()  # OPEN
         t = time.perf_counter()
-        await admin.connect(f"http://127.0.0.1:{port}", namespaces=["/admin"],
-                            auth={"username": "a", "password": "b"}, transports=["websocket"],
-                            wait_timeout=60)
-        out["login_s"] = time.perf_counter() - t
+        await admin.send('40/admin,{"username":"a","password":"b"}')
+        while True:
+            msg = await asyncio.wait_for(admin.recv(), 120)
+            assert isinstance(msg, str)
+            if msg.startswith("40/admin,"):
+                out["login_s"] = time.perf_counter() - t
+            elif msg.startswith('42/admin,["config"') and mode != "development":
+                break
+            elif msg.startswith('42/admin,["all_sockets"'):
+                out["all_sockets_s"] = time.perf_counter() - t
+                out["all_sockets_mb"] = len(msg.encode()) / 1e6
+                break
         if mode == "development":
-            await asyncio.wait_for(arrived.wait(), 120)
-            out["all_sockets_s"] = got["t"] - t
-            out["all_sockets_count"] = len(got["all"])
-            # the server side alone: build the list and encode it
+            # the server side alone: build the list, then encode it
             t = time.perf_counter()
             payload = [serialize_socket(s, nsp.name) for nsp in io.namespaces.values()
                        for s in nsp.sockets.values()]
             out["all_sockets_build_ms"] = (time.perf_counter() - t) * 1000
+            out["all_sockets_count"] = len(payload)
             t = time.perf_counter()
-            encoded = jsoncodec.dumps(["all_sockets", payload])
+            jsoncodec.dumps(["all_sockets", payload])
             out["all_sockets_encode_ms"] = (time.perf_counter() - t) * 1000
-            out["all_sockets_mb"] = len(encoded.encode()) / 1e6
-        else:
-            await asyncio.wait_for(config_seen.wait(), 60)
+        drain = asyncio.ensure_future(_drain(admin))
 
         # server_stats: payload + broadcast to the admin
         times = []
@@ -200,10 +205,12 @@ async def measure(mode: str, count: int) -> dict[str, Any]:
         out["broadcast_ms"] = statistics.median(times) * 1000
         gc.collect()
         out["rss_after_admin_mb"] = rss_mb() - base_rss
+        drain.cancel()
         return out
     finally:
-        with contextlib.suppress(Exception):
-            await admin.disconnect()
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                await admin.close()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
