@@ -9,7 +9,7 @@ import signal
 import sys
 
 import httpx
-from support import ALL_FEATURES, WAIT, PyAdminClient
+from admin_support import ALL_FEATURES, WAIT, PyAdminClient
 
 from servers import free_port
 

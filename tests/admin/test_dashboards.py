@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import CREDENTIALS, PASSWORD, USER, WAIT, build_server, user_client
+from admin_support import CREDENTIALS, PASSWORD, USER, WAIT, build_server, user_client
 
 import socketwire
 from servers import running

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from support import (
+from admin_support import (
     ALL_FEATURES,
     CLIENT_KINDS,
     CREDENTIALS,
