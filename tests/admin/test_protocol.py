@@ -34,7 +34,7 @@ import socketwire
 async def admin(request: pytest.FixtureRequest) -> AsyncIterator[AdminClient]:
     """An admin client of each kind (closed afterwards)."""
     if request.param == "socket.io-client" and not have_node:
-        pytest.skip("needs Node.js and node_modules/socket.io-client")
+        pytest.fail("needs Node.js and node_modules/socket.io-client")
     client = CLIENT_KINDS[request.param]()
     try:
         yield client

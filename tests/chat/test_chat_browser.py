@@ -13,13 +13,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import playwright.async_api as playwright_api
 import pytest
 import pytest_asyncio
 
 from servers import running
 from socketwire.chat import STATIC_DIR, create_server
 
-playwright_api = pytest.importorskip("playwright.async_api")
 expect = playwright_api.expect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        pytest.fail(f"no Chromium at {CHROMIUM}")
     expect.set_options(timeout=WAIT_MS)
     async with playwright_api.async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -227,7 +227,7 @@ async def test_contract_socketwire_client(hosting: str, transport: str) -> None:
 @pytest.fixture
 async def node() -> AsyncIterator[NodeDriver]:
     if shutil.which("node") is None or not (ROOT / "node_modules" / "socket.io-client").is_dir():
-        pytest.skip("needs node and the npm packages (npm ci)")
+        pytest.fail("needs node and the npm packages (npm ci)")
     async with node_driver() as driver:
         yield driver
 
