@@ -17,7 +17,7 @@ from ..exceptions import HandshakeError
 from ..protocol import eio, jsoncodec
 from .hooks import EngineHooks
 from .http import HttpRequest, HttpResponse, WebSocketChannel, WebSocketHandler
-from .session import EngineSession, SessionState, WebSocketSessionHandler
+from .session import OK_HEADERS, EngineSession, SessionState, WebSocketSessionHandler
 
 __all__ = ["CorsOrigins", "EngineServer", "WebSocketAcceptance"]
 
@@ -191,11 +191,12 @@ class EngineServer:
         if request.method == "OPTIONS":
             return self._preflight(request, cors)
         try:
-            hs = eio.check_request(request.method, request.query, self.transports)
+            hs = eio.check_request(request.method, request.query, self.transports, False)
             if hs.transport != "polling":
                 raise HandshakeError(3)
             if hs.sid is None:
                 await self._check_allowed(request)
+                eio.check_version_of(request.query)
                 session = self._open_session("polling", request)
                 self._start(session)
                 body = self._open_packet(session).encode()
@@ -217,6 +218,8 @@ class EngineServer:
         if request.method == "GET":
             response = await session.handle_poll()
         elif request.method == "POST":
+            if session.state is SessionState.CLOSING:  # as Node: accepted, and ignored
+                return HttpResponse(200, [*OK_HEADERS, *cors], b"ok")
             if session.state is not SessionState.OPEN:
                 return self.error_response(1, cors)
             response = await session.handle_post(request)
@@ -240,11 +243,12 @@ class EngineServer:
     async def open_websocket(self, request: HttpRequest) -> WebSocketAcceptance | HttpResponse:
         """Check a WebSocket request: accept it (the host answers 101) or refuse it."""
         try:
-            hs = eio.check_request("GET", request.query, self.transports)
+            hs = eio.check_request("GET", request.query, self.transports, False)
             if hs.transport != "websocket":
                 raise HandshakeError(3)
             if hs.sid is None:
                 await self._check_allowed(request)
+                eio.check_version_of(request.query)
                 return WebSocketAcceptance(functools.partial(self._attach_new, request))
             session = self.sessions.get(hs.sid)
             if session is None or session.state is not SessionState.OPEN:

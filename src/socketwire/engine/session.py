@@ -25,6 +25,8 @@ CLOSE = "1"
 PING = "2"
 OK_HEADERS = [("Content-Type", "text/html"), ("Content-Length", "2")]
 CLOSE_TIMEOUT = 30.0  # how long a closed polling session waits for the GET that is told so
+# reasons after which Node drops a polling session at once (no "1" kept for a later GET)
+_GONE_AT_ONCE = frozenset({"ping timeout", "parse error", "transport error", "transport close"})
 
 
 class SessionHandler(Protocol):
@@ -366,7 +368,8 @@ class EngineSession:
         """Close the session and tell the handler why. Safe to call more than once.
 
         Over polling, a pending GET is answered with ``1`` (``6`` when the client itself sent
-        ``1``).
+        ``1``); with none pending, as in Node, the next GET gets what is buffered and ``1``
+        (the session waits up to ``CLOSE_TIMEOUT`` for it).
         """
         if self.state is not SessionState.OPEN:
             return
@@ -384,8 +387,10 @@ class EngineSession:
             self._finish()
         elif self._poll is not None:
             self._release_poll()  # the GET answers, then finishes the session
+        elif client_initiated or reason in _GONE_AT_ONCE:
+            self._finish()  # as in Node: a broken session is gone, the next GET gets 400
         else:
-            self._finish()  # as in Node: with no GET pending, the session is simply gone
+            self._timer = self._loop.call_later(CLOSE_TIMEOUT, self._finish)
         try:
             self.handler.on_close(reason)
         except Exception:
