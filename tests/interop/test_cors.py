@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import socketio
-from recorder import Seen, install_basics
+from interop_support import Seen, install_basics
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import interop_support
 import pytest
 import pytest_asyncio
-import recorder
+from interop_support import Seen, install_basics, poll_until
 from jsdriver import JsDriver
-from recorder import Seen, install_basics, poll_until
 
 import servers
 import socketwire
@@ -73,7 +73,7 @@ async def fence(js: JsDriver, emit: Any, clients: list[str]) -> None:
 
 def serving(io: socketwire.Server, hosting: str, js: JsDriver) -> Any:
     """Serve ``io``; every Node client socket is closed before the server stops."""
-    return recorder.serving(io, hosting, js.reset)
+    return interop_support.serving(io, hosting, js.reset)
 
 
 def ids_of(seen: Seen) -> dict[str, Any]:

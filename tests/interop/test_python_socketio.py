@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import socketio
-from recorder import Seen, install_basics, serving
+from interop_support import Seen, install_basics, serving
 
 import socketwire
 from servers import TRANSPORTS
