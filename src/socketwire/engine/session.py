@@ -367,9 +367,9 @@ class EngineSession:
     def close(self, reason: str = "forced close", *, client_initiated: bool = False) -> None:
         """Close the session and tell the handler why. Safe to call more than once.
 
-        Over polling, a pending GET is answered with ``1`` (``6`` when the client itself sent
-        ``1``); with none pending, as in Node, the next GET gets what is buffered and ``1``
-        (the session waits up to ``CLOSE_TIMEOUT`` for it).
+        Over polling, as in Node, a GET gets what is still buffered, and the next one ``1``
+        (``6`` when the client itself sent ``1``); the session waits up to ``CLOSE_TIMEOUT``
+        for that GET.
         """
         if self.state is not SessionState.OPEN:
             return
