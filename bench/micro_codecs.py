@@ -110,10 +110,44 @@ def bench_frames() -> dict[str, float]:
     return out
 
 
+def bench_adversarial() -> dict[str, float]:
+    """R4: 1 MB adversarial packets next to a benign 1 MB packet (linear-time decoding)."""
+    from socketwire.exceptions import RemoteProtocolError
+    from socketwire.protocol.eio import decode_payload
+    from socketwire.protocol.sio import SioDecoder
+
+    mb = 1_000_000
+    cases = {
+        "benign 1 MB event": '2["a","' + "x" * mb + '"]',
+        "binary count of 1e6 nines": "5" + "9" * mb,
+        "namespace of 1e6 chars, no comma": "2/" + "a" * mb,
+        "1e5-deep [[[": "2" + "[" * 100_000,
+        "ack id of 1e6 digits": "2" + "1" * mb + '["a"]',
+    }
+
+    def run(text: str) -> None:
+        try:
+            SioDecoder().feed(text)
+        except RemoteProtocolError:
+            pass
+
+    out = {name: ns_per_op(lambda t=text: run(t), 3) for name, text in cases.items()}
+
+    def payload() -> None:
+        try:
+            decode_payload("\x1e" * mb)
+        except RemoteProtocolError:
+            pass
+
+    out["polling body of 1e6 separators"] = ns_per_op(payload, 3)
+    return out
+
+
 def main() -> None:
     """Run every group and print a table."""
     for title, group in (("JSON", bench_json), ("HTTP parse", bench_http),
-                         ("WebSocket frames", bench_frames)):
+                         ("WebSocket frames", bench_frames),
+                         ("Adversarial 1 MB inputs (R4)", bench_adversarial)):
         print(f"## {title}")
         for name, value in group().items():
             print(f"{name:45s} {value:10.0f} ns/op")
