@@ -226,8 +226,6 @@ async def test_sticky_session_cookie(hosting: str, cookie: Any, expected: str) -
         assert posted.text == "ok" and "set-cookie" not in posted.headers
 
 
-@pytest.mark.xfail(strict=True, reason="the hosts cannot add headers to the 101 answer yet; "
-                   "Node sets the cookie on a WebSocket-only handshake too")
 async def test_sticky_session_cookie_on_websocket_handshake(hosting: str) -> None:
     io = socketwire.Server(cookie=True)
     async with running(io, hosting) as url, \

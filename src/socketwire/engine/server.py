@@ -10,7 +10,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 from ..exceptions import HandshakeError
@@ -29,9 +29,11 @@ AllowRequest = Callable[[HttpRequest], "bool | Awaitable[bool]"]
 
 @dataclass(slots=True)
 class WebSocketAcceptance:
-    """A WebSocket request the engine accepts: the host answers 101, then calls ``attach``."""
+    """A WebSocket request the engine accepts: the host answers 101 (adding ``headers``), then
+    calls ``attach``."""
 
     attach: Callable[[WebSocketChannel], WebSocketHandler]
+    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 def new_sid() -> str:
@@ -135,8 +137,10 @@ class EngineServer:
             if not verdict:
                 raise HandshakeError(4)
 
-    def _open_session(self, transport: str, request: HttpRequest) -> EngineSession:
-        sid = new_sid()
+    def _open_session(
+        self, transport: str, request: HttpRequest, sid: str | None = None
+    ) -> EngineSession:
+        sid = sid or new_sid()
         session = EngineSession(self, sid, transport, request)
         self.sessions[sid] = session
         return session
@@ -249,7 +253,10 @@ class EngineServer:
             if hs.sid is None:
                 await self._check_allowed(request)
                 eio.check_version_of(request.query)
-                return WebSocketAcceptance(functools.partial(self._attach_new, request))
+                sid = new_sid()
+                return WebSocketAcceptance(
+                    functools.partial(self._attach_new, request, sid), self._cookie_header(sid)
+                )
             session = self.sessions.get(hs.sid)
             if session is None or session.state is not SessionState.OPEN:
                 raise HandshakeError(1)
@@ -261,8 +268,10 @@ class EngineServer:
             return WebSocketAcceptance(_refuse_after_accept)
         return WebSocketAcceptance(session.begin_upgrade)
 
-    def _attach_new(self, request: HttpRequest, channel: WebSocketChannel) -> WebSocketHandler:
-        session = self._open_session("websocket", request)
+    def _attach_new(
+        self, request: HttpRequest, sid: str, channel: WebSocketChannel
+    ) -> WebSocketHandler:
+        session = self._open_session("websocket", request, sid)
         session.attach_websocket(channel)
         channel.send(self._open_packet(session))
         self._start(session)

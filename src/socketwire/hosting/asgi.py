@@ -245,7 +245,11 @@ class ASGIApp:
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
-        await send({"type": "websocket.accept"})
+        accept: dict[str, Any] = {"type": "websocket.accept"}
+        if outcome.headers:
+            accept["headers"] = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                                 for k, v in outcome.headers]
+        await send(accept)
         channel = _Channel(send, request)
         handler = outcome.attach(channel)
         limit = self.app.max_http_buffer_size

@@ -318,11 +318,12 @@ class _HttpProtocol(asyncio.Protocol):
             self._reply_and_close(outcome)
             return
         accept = base64.b64encode(hashlib.sha1(key.encode() + WS_GUID).digest()).decode()
+        extra = "".join(f"{name}: {value}\r\n" for name, value in outcome.headers)
         transport.write(
             (
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
-            ).encode()
+                f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{extra}\r\n"
+            ).encode("latin-1")
         )
         self.ws_parser = wsframes.FrameParser(self.app.max_http_buffer_size)
         self.ws_channel = _WebSocketChannel(transport, request)
