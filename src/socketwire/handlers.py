@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Handler", "call_handler", "spawn"]
+__all__ = ["Emitter", "Handler", "Listeners", "ack_args", "ack_value", "call_handler", "spawn"]
 
 log = logging.getLogger("socketwire")
 
@@ -191,3 +191,71 @@ class Emitter:
             if h.once:
                 self.remove(event, h.fn)
             call_handler(h, args)
+
+
+class Listeners:
+    """Listener registration shared by the server's and the clients' sockets: ``on``,
+    ``once``, ``off``, ``listeners`` and the catch-all ``on_any`` family.
+
+    Handlers given to :meth:`on` get the event's arguments; for an event sent with an ack,
+    the first handler's return value (a tuple for several values) answers it, and a handler
+    with a keyword-only ``ack`` parameter gets a callable to answer with instead.
+    """
+
+    def __init__(self) -> None:
+        self._events = Emitter()
+        self._any: list[Handler] = []
+        self._any_outgoing: list[Handler] = []
+
+    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Register a handler for ``event`` (also usable as ``@socket.on("event")``)."""
+        if handler is None:
+            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+                self._events.add(event, fn)
+                return fn
+            return decorator
+        self._events.add(event, handler)
+        return handler
+
+    def once(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
+        """Like :meth:`on`, for the next occurrence only."""
+        if handler is None:
+            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+                self._events.add(event, fn, once=True)
+                return fn
+            return decorator
+        self._events.add(event, handler, once=True)
+        return handler
+
+    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
+        """Remove one handler, every handler of ``event``, or every handler."""
+        self._events.remove(event, handler)
+
+    def listeners(self, event: str) -> list[Callable[..., Any]]:
+        """The handlers registered for ``event``."""
+        return self._events.listeners(event)
+
+    def on_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler(event, *args)`` for every incoming event."""
+        self._any.append(Handler(handler))
+        return handler
+
+    def prepend_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Like :meth:`on_any`, called before the others."""
+        self._any.insert(0, Handler(handler))
+        return handler
+
+    def off_any(self, handler: Callable[..., Any] | None = None) -> None:
+        """Remove a catch-all handler (or all of them)."""
+        self._any = [] if handler is None else [h for h in self._any if h.fn is not handler]
+
+    def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler(event, *args)`` for every event this socket emits."""
+        self._any_outgoing.append(Handler(handler))
+        return handler
+
+    def off_any_outgoing(self, handler: Callable[..., Any] | None = None) -> None:
+        """Remove an outgoing catch-all handler (or all of them)."""
+        self._any_outgoing = (
+            [] if handler is None else [h for h in self._any_outgoing if h.fn is not handler]
+        )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import AckTimeout, ConnectError, Disconnected
-from ..handlers import Emitter, Handler, ack_args, ack_value, call_handler
+from ..handlers import Listeners, ack_args, ack_value, call_handler
 from ..protocol.reasons import Reason
 from ..protocol.sio import SioPacket, SioType, check_event_name, encode_packet
 
@@ -58,12 +58,14 @@ def _retrieve(fut: asyncio.Future[Any]) -> None:
         fut.exception()  # marks the exception as seen: no "never retrieved" warning
 
 
-class ClientSocket:
+class ClientSocket(Listeners):
     """One namespace of an :class:`AsyncClient`.
 
     ``id`` is the socket id the server gave (``None`` while disconnected); ``connected``
     tells whether the namespace is connected now; ``active`` whether the socket wants to be
     (it reconnects with the client until the server or the application disconnects it).
+    Besides the server's events, handlers can listen to ``connect`` (no arguments),
+    ``disconnect`` (the reason) and ``connect_error`` (a :class:`ConnectError`).
     """
 
     def __init__(self, client: AsyncClient, namespace: str) -> None:
@@ -72,9 +74,7 @@ class ClientSocket:
         self.id: str | None = None
         self.connected = False
         self.active = False
-        self._events = Emitter()
-        self._any: list[Handler] = []
-        self._any_outgoing: list[Handler] = []
+        Listeners.__init__(self)
         self._acks: dict[int, _PendingAck] = {}
         self._next_ack = 0
         self._send_buffer: deque[tuple[list[str | bytes], int | None]] = deque()
@@ -85,65 +85,6 @@ class ClientSocket:
         return f"<ClientSocket {self.namespace} {self.id or '-'} {state}>"
 
     # -------------------------------------------------------------- listeners
-
-    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
-        """Register a handler for ``event`` (also usable as ``@socket.on("event")``).
-
-        Reserved events: ``connect`` (no arguments), ``disconnect`` (the reason) and
-        ``connect_error`` (a :class:`ConnectError`). For a server event sent with an ack,
-        the first handler's return value (a tuple for several values) is the answer; a
-        handler with a keyword-only ``ack`` parameter gets a callable to answer with instead.
-        """
-        if handler is None:
-            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-                self._events.add(event, fn)
-                return fn
-            return decorator
-        self._events.add(event, handler)
-        return handler
-
-    def once(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
-        """Like :meth:`on`, for the next occurrence only."""
-        if handler is None:
-            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-                self._events.add(event, fn, once=True)
-                return fn
-            return decorator
-        self._events.add(event, handler, once=True)
-        return handler
-
-    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
-        """Remove one handler, every handler of ``event``, or every handler."""
-        self._events.remove(event, handler)
-
-    def listeners(self, event: str) -> list[Callable[..., Any]]:
-        """The handlers registered for ``event``."""
-        return self._events.listeners(event)
-
-    def on_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Call ``handler(event, *args)`` for every event the server sends."""
-        self._any.append(Handler(handler))
-        return handler
-
-    def prepend_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Like :meth:`on_any`, called before the others."""
-        self._any.insert(0, Handler(handler))
-        return handler
-
-    def off_any(self, handler: Callable[..., Any] | None = None) -> None:
-        """Remove a catch-all handler (or all of them)."""
-        self._any = [] if handler is None else [h for h in self._any if h.fn is not handler]
-
-    def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Call ``handler(event, *args)`` for every event this socket emits."""
-        self._any_outgoing.append(Handler(handler))
-        return handler
-
-    def off_any_outgoing(self, handler: Callable[..., Any] | None = None) -> None:
-        """Remove an outgoing catch-all handler (or all of them)."""
-        self._any_outgoing = (
-            [] if handler is None else [h for h in self._any_outgoing if h.fn is not handler]
-        )
 
     # --------------------------------------------------------------- emitting
 

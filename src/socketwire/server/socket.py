@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import AckTimeout, Disconnected
-from ..handlers import Emitter, Handler, ack_args, ack_value, call_handler, spawn
+from ..handlers import Handler, Listeners, ack_args, ack_value, call_handler, spawn
 from ..protocol import jsoncodec
 from ..protocol.reasons import Reason
 from ..protocol.sio import SioPacket, SioType, check_event_name, encode_packet, has_binary
@@ -54,7 +54,7 @@ class _AckEntry:
         self.timer = timer
 
 
-class Socket:
+class Socket(Listeners):
     """A client connected to a namespace. Created by the server; handed to ``connection``.
 
     Emitting never needs ``await``; ``emit_with_ack`` is the awaitable form.
@@ -78,9 +78,7 @@ class Socket:
         )
         self.data: dict[str, Any] = {}
         self.connected = False
-        self._events = Emitter()
-        self._any: list[Handler] = []
-        self._any_outgoing: list[Handler] = []
+        Listeners.__init__(self)
         self._middlewares: list[Handler] = []
         self._acks: dict[int, _AckEntry] = {}
 
@@ -105,63 +103,6 @@ class Socket:
         return self.conn.transport
 
     # ------------------------------------------------------------- listeners
-
-    def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
-        """Register a handler for ``event`` (also usable as ``@socket.on("event")``).
-
-        What the handler returns answers the client's ack callback, when it asked for one;
-        a handler with a keyword-only ``ack`` parameter gets a callable to answer later.
-        """
-        if handler is None:
-            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-                self._events.add(event, fn)
-                return fn
-            return decorator
-        self._events.add(event, handler)
-        return handler
-
-    def once(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
-        """Like :meth:`on`, for the next occurrence only."""
-        if handler is None:
-            def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-                self._events.add(event, fn, once=True)
-                return fn
-            return decorator
-        self._events.add(event, handler, once=True)
-        return handler
-
-    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
-        """Remove a handler, all handlers of ``event``, or every handler."""
-        self._events.remove(event, handler)
-
-    def listeners(self, event: str) -> list[Callable[..., Any]]:
-        """The handlers registered for ``event``."""
-        return self._events.listeners(event)
-
-    def on_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Call ``handler(event, *args)`` for every incoming event."""
-        self._any.append(Handler(handler))
-        return handler
-
-    def prepend_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Like :meth:`on_any`, called before the others."""
-        self._any.insert(0, Handler(handler))
-        return handler
-
-    def off_any(self, handler: Callable[..., Any] | None = None) -> None:
-        """Remove a catch-all handler (or all of them)."""
-        self._any = [] if handler is None else [h for h in self._any if h.fn is not handler]
-
-    def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Call ``handler(event, *args)`` for every event emitted to this socket."""
-        self._any_outgoing.append(Handler(handler))
-        return handler
-
-    def off_any_outgoing(self, handler: Callable[..., Any] | None = None) -> None:
-        """Remove an outgoing catch-all handler (or all of them)."""
-        self._any_outgoing = (
-            [] if handler is None else [h for h in self._any_outgoing if h.fn is not handler]
-        )
 
     def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
         """Add a packet middleware: ``middleware([event, *args])``, sync or async.
