@@ -104,20 +104,27 @@ def call_handler(
     With ``ack`` given and a handler declaring a keyword-only ``ack`` parameter, the handler
     answers by calling ``ack(...)`` itself and its return value is ignored.
     """
-    fitted = handler.fit(args)
-    kwargs = {}
-    if handler.wants_ack:
-        kwargs["ack"] = ack if ack is not None else _no_ack
-        on_result = None
+    n = len(args)
+    max_args = handler.max_args
+    if (max_args is not None and n > max_args) or n < handler.min_args:
+        args = handler.fit(args)
     try:
-        result = handler.fn(*fitted, **kwargs)
+        if handler.wants_ack:
+            result = handler.fn(*args, ack=ack if ack is not None else _no_ack)
+            on_result = None
+        else:
+            result = handler.fn(*args)
     except Exception:
         log.exception("error in handler %r", handler.fn)
         return
-    if inspect.isawaitable(result):
+    if type(result) not in _PLAIN and inspect.isawaitable(result):
         spawn(_finish(result, on_result))
     elif on_result is not None:
         on_result(result)
+
+
+# return values that are never awaitable: skips the slower isawaitable() on the hot path
+_PLAIN = frozenset({type(None), tuple, list, dict, str, int, float, bool, bytes})
 
 
 def _no_ack(*args: Any) -> None:

@@ -219,7 +219,13 @@ class ASGIApp:
             # a long-poll may wait: stop it if the client goes away meanwhile
             handler = asyncio.ensure_future(self.app.handle_http(request))
             watcher = asyncio.ensure_future(_wait_disconnect(receive))
-            done, _ = await asyncio.wait({handler, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            try:
+                done, _ = await asyncio.wait({handler, watcher},
+                                             return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:  # the ASGI server gave up on this request
+                handler.cancel()
+                watcher.cancel()
+                raise
             if handler not in done:
                 handler.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -281,8 +287,21 @@ def _byte_size(data: str | bytes) -> int:
 
 
 def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any) -> None:
-    """Serve ``app`` with uvicorn (must be installed), blocking until stopped."""
+    """Serve ``app`` with uvicorn (must be installed), blocking until SIGINT or SIGTERM.
+
+    On shutdown the sessions are closed first: uvicorn waits for requests in flight before
+    its lifespan shutdown, and a pending long-poll would otherwise hold it up to a ping
+    interval.
+    """
     import uvicorn
 
-    uvicorn.run(ASGIApp(app, **kwargs), host=host, port=port, log_level="warning",
-                lifespan="on")
+    asgi = ASGIApp(app, **kwargs)
+
+    class _Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            await asgi.app.shutdown()
+            await super().shutdown(sockets=sockets)
+
+    config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", lifespan="on",
+                            timeout_graceful_shutdown=5)
+    _Server(config).run()

@@ -62,16 +62,27 @@ class SioPacket:
 # ---------------------------------------------------------------------------------- binary
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def has_binary(value: Any, depth: int = 0) -> bool:
     """Tell whether ``value`` holds bytes anywhere inside lists, tuples and dicts."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return False
     if isinstance(value, BINARY_TYPES):
         return True
     if depth > 255:  # orjson refuses to encode deeper anyway
         return False
     if isinstance(value, (list, tuple)):
-        return any(has_binary(v, depth + 1) for v in value)
-    if isinstance(value, dict):
-        return any(has_binary(v, depth + 1) for v in value.values())
+        items: Any = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        return False
+    for item in items:
+        if type(item) not in _SCALARS and has_binary(item, depth + 1):
+            return True
     return False
 
 

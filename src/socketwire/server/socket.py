@@ -299,6 +299,11 @@ class Socket(Listeners):
     def _send_ack(self, ack_id: int, args: list[Any]) -> None:
         if not self.connected:
             return
+        if not has_binary(args):
+            nsp = self.nsp.name
+            head = "43" if nsp == "/" else "43" + nsp + ","
+            self.conn.send(head + str(ack_id) + jsoncodec.dumps(args))
+            return
         parts = encode_packet(SioPacket(SioType.ACK, self.nsp.name, args, ack_id))
         parts[0] = "4" + parts[0]  # type: ignore[operator]
         if len(parts) == 1:
