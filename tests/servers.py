@@ -56,6 +56,7 @@ async def running(
         port=port,
         log_level="warning",
         lifespan="on",
+        ws_per_message_deflate=False,  # Node's default: no compression
     )
     userver = uvicorn.Server(config)
     task = asyncio.ensure_future(userver.serve())

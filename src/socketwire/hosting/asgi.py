@@ -303,5 +303,6 @@ def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any)
             await super().shutdown(sockets=sockets)
 
     config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5,
+                            ws_per_message_deflate=False)  # Node's default: no compression
     _Server(config).run()
