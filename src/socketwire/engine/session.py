@@ -324,6 +324,9 @@ class EngineSession:
 
     def on_websocket_message(self, data: str | bytes) -> None:
         """A message from this session's WebSocket."""
+        if type(data) is str and data[:1] == "4":  # the hot path: a text MESSAGE
+            self.receive(EioType.MESSAGE, data[1:])
+            return
         try:
             kind, payload = eio.decode_packet(data)
         except RemoteProtocolError:

@@ -201,6 +201,11 @@ def decode_text(text: str, max_attachments: int = 10) -> tuple[SioPacket, int]:
 
     For binary packets the data still holds placeholders; :class:`SioDecoder` fills them.
     """
+    if text[:2] == "2[":  # the hot path: an EVENT on "/" with no ack id
+        data = jsoncodec.loads(text[1:])
+        if not _valid_payload(SioType.EVENT, data, True):
+            raise RemoteProtocolError("invalid payload")
+        return SioPacket(SioType.EVENT, "/", data, None), 0
     n = len(text)
     if not n:
         raise RemoteProtocolError("empty packet")

@@ -13,7 +13,14 @@ from ..exceptions import AckTimeout, Disconnected
 from ..handlers import Handler, Listeners, ack_args, ack_value, call_handler, spawn
 from ..protocol import jsoncodec
 from ..protocol.reasons import Reason
-from ..protocol.sio import SioPacket, SioType, check_event_name, encode_packet, has_binary
+from ..protocol.sio import (
+    RESERVED_EVENTS,
+    SioPacket,
+    SioType,
+    check_event_name,
+    encode_packet,
+    has_binary,
+)
 
 if TYPE_CHECKING:
     from ..engine.session import EngineSession
@@ -24,6 +31,12 @@ if TYPE_CHECKING:
 __all__ = ["Handshake", "Socket"]
 
 log = logging.getLogger("socketwire")
+
+# enum members as module constants: identity checks on the per-packet path
+_EVENT = SioType.EVENT
+_BINARY_EVENT = SioType.BINARY_EVENT
+_ACK = SioType.ACK
+_BINARY_ACK = SioType.BINARY_ACK
 
 
 @dataclass(slots=True)
@@ -116,7 +129,8 @@ class Socket(Listeners):
 
     def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
         """Send ``event`` to this client; ``callback(*answer)`` receives its ack, if given."""
-        check_event_name(event)
+        if event in RESERVED_EVENTS:
+            check_event_name(event)  # raises
         self._emit(event, args, callback, None)
 
     def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
@@ -249,14 +263,14 @@ class Socket(Listeners):
 
     def _on_packet(self, packet: SioPacket) -> None:
         kind = packet.type
-        if kind == SioType.EVENT or kind == SioType.BINARY_EVENT:
+        if kind is _EVENT or kind is _BINARY_EVENT:
             if self._middlewares:
                 spawn(self._run_middlewares(packet))
             else:
                 self._dispatch(packet)
-        elif kind == SioType.ACK or kind == SioType.BINARY_ACK:
+        elif kind is _ACK or kind is _BINARY_ACK:
             self._on_ack(packet)
-        elif kind == SioType.DISCONNECT:
+        elif kind is SioType.DISCONNECT:
             self._on_close(Reason.CLIENT_DISCONNECT)
 
     async def _run_middlewares(self, packet: SioPacket) -> None:
