@@ -13,7 +13,16 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Emitter", "Handler", "Listeners", "ack_args", "ack_value", "call_handler", "spawn"]
+__all__ = [
+    "AckSender",
+    "Emitter",
+    "Handler",
+    "Listeners",
+    "ack_args",
+    "ack_value",
+    "call_handler",
+    "spawn",
+]
 
 log = logging.getLogger("socketwire")
 
@@ -266,3 +275,26 @@ class Listeners:
         self._any_outgoing = (
             [] if handler is None else [h for h in self._any_outgoing if h.fn is not handler]
         )
+
+
+class AckSender:
+    """Answers one acknowledgement request of the peer, once: called with the answer's
+    arguments, or given a handler's return value through :meth:`from_result`."""
+
+    __slots__ = ("ack_id", "send_ack", "sent")
+
+    def __init__(self, send_ack: Callable[[int, list[Any]], None], ack_id: int) -> None:
+        self.send_ack = send_ack
+        self.ack_id = ack_id
+        self.sent = False
+
+    def __call__(self, *args: Any) -> None:
+        if not self.sent:
+            self.sent = True
+            self.send_ack(self.ack_id, list(args))
+
+    def from_result(self, result: Any) -> None:
+        """Answer with a handler's return value (none, one value, or a tuple's items)."""
+        if not self.sent:
+            self.sent = True
+            self.send_ack(self.ack_id, ack_args(result))

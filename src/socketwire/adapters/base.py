@@ -103,6 +103,17 @@ class Adapter:
         mine = self.sids.get(sid)
         if mine is not None:
             mine.discard(room)
+        self._leave_room(room, sid)
+
+    def delete_all(self, sid: str) -> None:
+        """Take socket ``sid`` out of every room."""
+        mine = self.sids.pop(sid, None)
+        if not mine:
+            return
+        for room in list(mine):
+            self._leave_room(room, sid)
+
+    def _leave_room(self, room: str, sid: str) -> None:
         members = self.rooms.get(room)
         if members is None or sid not in members:
             return
@@ -113,23 +124,6 @@ class Adapter:
             del self.rooms[room]
             if self._listeners:
                 self._emit("delete-room", room)
-
-    def delete_all(self, sid: str) -> None:
-        """Take socket ``sid`` out of every room."""
-        mine = self.sids.pop(sid, None)
-        if not mine:
-            return
-        for room in list(mine):
-            members = self.rooms.get(room)
-            if members is None:
-                continue
-            members.discard(sid)
-            if self._listeners:
-                self._emit("leave-room", room, sid)
-            if not members:
-                del self.rooms[room]
-                if self._listeners:
-                    self._emit("delete-room", room)
 
     def socket_rooms(self, sid: str) -> set[str] | None:
         """The rooms socket ``sid`` is in (``None`` when unknown)."""

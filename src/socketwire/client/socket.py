@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import AckTimeout, ConnectError, Disconnected
-from ..handlers import Listeners, ack_args, ack_value, call_handler
+from ..handlers import AckSender, Listeners, ack_value, call_handler
 from ..protocol.reasons import Reason
 from ..protocol.sio import SioPacket, SioType, check_event_name, encode_packet
 
@@ -273,7 +273,7 @@ class ClientSocket(Listeners):
             if ack_id is None:
                 call_handler(h, args)
             else:
-                sender = _AckSender(self, ack_id)
+                sender = AckSender(self._send_ack, ack_id)
                 call_handler(h, args, sender.from_result, sender)
                 ack_id = None  # only the first handler answers
 
@@ -317,27 +317,6 @@ def _guard(fn: Callable[..., None], *args: Any) -> None:
         fn(*args)
     except Exception:
         log.exception("error in ack callback")
-
-
-class _AckSender:
-    """Answers one server ack, once."""
-
-    __slots__ = ("ack_id", "sent", "socket")
-
-    def __init__(self, socket: ClientSocket, ack_id: int) -> None:
-        self.socket = socket
-        self.ack_id = ack_id
-        self.sent = False
-
-    def __call__(self, *args: Any) -> None:
-        if not self.sent:
-            self.sent = True
-            self.socket._send_ack(self.ack_id, list(args))
-
-    def from_result(self, result: Any) -> None:
-        if not self.sent:
-            self.sent = True
-            self.socket._send_ack(self.ack_id, ack_args(result))
 
 
 class TimedEmitter:

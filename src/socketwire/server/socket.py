@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import AckTimeout, Disconnected
-from ..handlers import Handler, Listeners, ack_args, ack_value, call_handler, spawn
+from ..handlers import AckSender, Handler, Listeners, ack_value, call_handler, spawn
 from ..protocol import jsoncodec
 from ..protocol.reasons import Reason
 from ..protocol.sio import (
@@ -306,7 +306,7 @@ class Socket(Listeners):
             if ack_id is None:
                 call_handler(h, args)
             else:
-                sender = _AckSender(self, ack_id)
+                sender = AckSender(self._send_ack, ack_id)
                 call_handler(h, args, sender.from_result, sender)
                 ack_id = None  # only the first handler answers
 
@@ -354,27 +354,6 @@ class Socket(Listeners):
             for hook in self.server.hooks.disconnect:
                 hook(self, reason)
         self._events.fire("disconnect", reason)
-
-
-class _AckSender:
-    """Answers one client ack, once."""
-
-    __slots__ = ("ack_id", "sent", "socket")
-
-    def __init__(self, socket: Socket, ack_id: int) -> None:
-        self.socket = socket
-        self.ack_id = ack_id
-        self.sent = False
-
-    def __call__(self, *args: Any) -> None:
-        if not self.sent:
-            self.sent = True
-            self.socket._send_ack(self.ack_id, list(args))
-
-    def from_result(self, result: Any) -> None:
-        if not self.sent:
-            self.sent = True
-            self.socket._send_ack(self.ack_id, ack_args(result))
 
 
 _GONE: list[Any] = []  # passed to pending ack callbacks when the socket disconnects
