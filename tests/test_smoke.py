@@ -43,3 +43,19 @@ async def test_echo_ack_broadcast_with_python_socketio(hosting: str, transport: 
         await client.emit("echo", b"\x00\x01binary")
         assert await asyncio.wait_for(got.get(), 5) == b"\x00\x01binary"
         await client.disconnect()
+
+
+async def test_close_disconnects_with_server_shutting_down(hosting: str) -> None:
+    io = socketwire.Server()
+    reasons: asyncio.Queue[str] = asyncio.Queue()
+
+    @io.on("connection")
+    def connection(socket: socketwire.Socket) -> None:
+        socket.on("disconnect", reasons.put_nowait)
+
+    async with running(io, hosting) as url:
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(url, transports=["websocket"])
+        await io.close()
+        assert await asyncio.wait_for(reasons.get(), 5) == "server shutting down"
+        await client.disconnect()

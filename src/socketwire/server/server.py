@@ -252,6 +252,10 @@ class Server:
         for nsp in list(self.namespaces.values()):
             await nsp.adapter.close()
 
+    async def close(self) -> None:
+        """Node's ``io.close()``: the same as :meth:`shutdown`."""
+        await self.shutdown()
+
     # ---------------------------------------------------------------- hosting
 
     def asgi_app(
