@@ -107,8 +107,10 @@ def call_handler(
     args: tuple[Any, ...] | list[Any],
     on_result: Callable[[Any], None] | None = None,
     ack: Callable[..., None] | None = None,
-) -> None:
+) -> asyncio.Task[Any] | None:
     """Call ``handler`` with ``args``; ``on_result`` gets its return value (awaited if needed).
+
+    Returns the task running a coroutine handler, ``None`` when the handler ran inline.
 
     With ``ack`` given and a handler declaring a keyword-only ``ack`` parameter, the handler
     answers by calling ``ack(...)`` itself and its return value is ignored.
@@ -125,11 +127,12 @@ def call_handler(
             result = handler.fn(*args)
     except Exception:
         log.exception("error in handler %r", handler.fn)
-        return
+        return None
     if type(result) not in _PLAIN and inspect.isawaitable(result):
-        spawn(_finish(result, on_result))
-    elif on_result is not None:
+        return spawn(_finish(result, on_result))
+    if on_result is not None:
         on_result(result)
+    return None
 
 
 # return values that are never awaitable: skips the slower isawaitable() on the hot path

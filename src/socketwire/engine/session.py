@@ -24,6 +24,9 @@ NOOP = "6"
 CLOSE = "1"
 PING = "2"
 OK_HEADERS = [("Content-Type", "text/html"), ("Content-Length", "2")]
+# packets per long-polling answer: the rest go in the next GET. Node sends everything at once;
+# python-engineio clients drop a whole payload of more than 16 packets, so we stop there.
+POLL_BATCH = 16
 CLOSE_TIMEOUT = 30.0  # how long a closed polling session waits for the GET that is told so
 # reasons after which Node drops a polling session at once (no "1" kept for a later GET)
 _GONE_AT_ONCE = frozenset({"ping timeout", "parse error", "transport error", "transport close"})
@@ -79,6 +82,7 @@ class EngineSession:
         self._refreshed = False
         self._close_packet = CLOSE
         self._upgrade: _UpgradeHandler | None = None
+        self._reading: asyncio.Future[None] | None = None  # set while reading is paused
         self._schedule_ping()
 
     # ------------------------------------------------------------------ sending
@@ -229,6 +233,12 @@ class EngineSession:
         packets = self._buffer
         if self.state is SessionState.OPEN and self._probed:
             packets = []  # hold data for the WebSocket being upgraded to
+        elif len(packets) > POLL_BATCH:
+            cut = POLL_BATCH
+            while cut < len(packets) and isinstance(packets[cut], bytes):
+                cut += 1  # a binary packet's attachments stay with it
+            packets, self._buffer = packets[:cut], packets[cut:]
+            self._buffer_size = sum(len(p) for p in self._buffer)
         else:
             self._buffer = []
             self._buffer_size = 0
@@ -310,7 +320,33 @@ class EngineSession:
             if self.state is not SessionState.OPEN:
                 break
             self.receive(kind, data)
+        if self._reading is not None:
+            await self._reading  # paused: the client's next POST waits for this answer
         return HttpResponse(200, list(OK_HEADERS), b"ok")
+
+    # ------------------------------------------------------------- flow control
+
+    def pause_reading(self) -> None:
+        """Stop taking packets from the client (its handlers are behind): the WebSocket stops
+        reading, a polling POST is answered only once reading resumes."""
+        if self._reading is None:
+            self._reading = self._loop.create_future()
+        self._set_channel_reading(False)
+
+    def resume_reading(self) -> None:
+        """Take packets from the client again."""
+        waiter, self._reading = self._reading, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        self._set_channel_reading(True)
+
+    def _set_channel_reading(self, on: bool) -> None:
+        channel = self._ws
+        if channel is None:
+            return
+        switch = getattr(channel, "resume_reading" if on else "pause_reading", None)
+        if switch is not None:
+            switch()
 
     def _release_poll(self) -> None:
         if self._poll is not None and not self._poll.done():
@@ -406,6 +442,8 @@ class EngineSession:
         if self.state is SessionState.CLOSED:
             return
         self.state = SessionState.CLOSED
+        if self._reading is not None:
+            self.resume_reading()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -63,7 +63,8 @@ async def _wait_disconnect(receive: Receive) -> None:
 class _Channel:
     """The engine's view of one ASGI WebSocket: a queue drained by one writer task."""
 
-    __slots__ = ("_closing", "_idle", "_queue", "_queued", "_send", "_wake", "request", "writer")
+    __slots__ = ("_closing", "_idle", "_queue", "_queued", "_send", "_wake", "reading",
+                 "request", "writer")
 
     def __init__(self, send: Send, request: HttpRequest) -> None:
         self._send = send
@@ -72,6 +73,8 @@ class _Channel:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self.reading = asyncio.Event()  # cleared while the engine pauses reading
+        self.reading.set()
         self._closing = False
         self.request = request
         self.writer = asyncio.get_running_loop().create_task(self._write())
@@ -101,6 +104,12 @@ class _Channel:
 
     def buffered_amount(self) -> int:
         return self._queued
+
+    def pause_reading(self) -> None:
+        self.reading.clear()
+
+    def resume_reading(self) -> None:
+        self.reading.set()
 
     async def flushed(self) -> None:
         if not self._closing:
@@ -261,6 +270,8 @@ class ASGIApp:
         limit = self.app.max_http_buffer_size
         try:
             while True:
+                if not channel.reading.is_set():
+                    await channel.reading.wait()  # the engine paused reading (flow control)
                 message = await receive()
                 kind = message["type"]
                 if kind == "websocket.receive":

@@ -61,12 +61,14 @@ def _encode_response(response: HttpResponse, keep_alive: bool) -> bytes:
 class _WebSocketChannel:
     """The engine's view of one WebSocket connection on this host."""
 
-    __slots__ = ("_closing", "_transport", "request")
+    __slots__ = ("_closing", "_owner", "_transport", "request")
 
-    def __init__(self, transport: asyncio.Transport, request: HttpRequest) -> None:
+    def __init__(self, transport: asyncio.Transport, request: HttpRequest,
+                 owner: _HttpProtocol) -> None:
         self._transport = transport
         self._closing = False
         self.request = request
+        self._owner = owner
 
     def send(self, packet: str | bytes) -> None:
         if self._closing:
@@ -103,6 +105,12 @@ class _WebSocketChannel:
     async def flushed(self) -> None:
         return None  # writes go to the transport at once
 
+    def pause_reading(self) -> None:
+        self._owner.pause_ws()
+
+    def resume_reading(self) -> None:
+        self._owner.resume_ws()
+
 
 class _HttpProtocol(asyncio.Protocol):
     """One TCP connection: HTTP/1.1 requests, possibly upgraded to a WebSocket."""
@@ -126,6 +134,8 @@ class _HttpProtocol(asyncio.Protocol):
         self.ws_handler: WebSocketHandler | None = None
         self.ws_channel: _WebSocketChannel | None = None
         self.pending_ws: bytes = b""
+        self.ws_paused = False
+        self.ws_backlog: deque[wsframes.Message] = deque()
         self.upgrading = False
         self.closed = False
 
@@ -326,7 +336,7 @@ class _HttpProtocol(asyncio.Protocol):
             ).encode("latin-1")
         )
         self.ws_parser = wsframes.FrameParser(self.app.max_http_buffer_size)
-        self.ws_channel = _WebSocketChannel(transport, request)
+        self.ws_channel = _WebSocketChannel(transport, request, self)
         self.ws_handler = outcome.attach(self.ws_channel)
         self.upgrading = False
         if self.pending_ws:
@@ -340,9 +350,17 @@ class _HttpProtocol(asyncio.Protocol):
         except wsframes.WebSocketError as exc:
             self._ws_fail(exc.code)
             return
+        self._ws_deliver(deque(messages) if self.ws_paused else messages)
+
+    def _ws_deliver(self, messages: list[wsframes.Message] | deque[wsframes.Message]) -> None:
+        assert self.transport is not None
         handler = self.ws_handler
-        for opcode, payload in messages:
+        for index, (opcode, payload) in enumerate(messages):
             if handler is None or self.closed:
+                return
+            if self.ws_paused:  # the engine paused reading: keep the rest for later
+                rest = list(messages)[index:]
+                self.ws_backlog.extend(rest)
                 return
             if opcode == wsframes.OP_TEXT:
                 try:
@@ -358,6 +376,24 @@ class _HttpProtocol(asyncio.Protocol):
             elif opcode == wsframes.OP_CLOSE:
                 self._ws_closed_by_peer(payload)
                 return
+
+    def pause_ws(self) -> None:
+        """Stop delivering WebSocket messages (flow control from the engine)."""
+        if not self.ws_paused:
+            self.ws_paused = True
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.pause_reading()
+
+    def resume_ws(self) -> None:
+        """Deliver the messages held back, then read again."""
+        if not self.ws_paused:
+            return
+        self.ws_paused = False
+        backlog, self.ws_backlog = self.ws_backlog, deque()
+        if backlog:
+            self._ws_deliver(backlog)
+        if not self.ws_paused and self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def _ws_fail(self, code: int) -> None:
         if self.ws_channel is not None:

@@ -31,7 +31,8 @@ log = logging.getLogger("socketwire")
 class ServerConnection:
     """The Socket.IO state of one Engine.IO session."""
 
-    __slots__ = ("_connect_timer", "_pending", "decoder", "server", "session", "sockets")
+    __slots__ = ("_connect_timer", "_inflight", "_paused", "_pending", "decoder", "server",
+                 "session", "sockets")
 
     def __init__(self, server: Server, session: EngineSession) -> None:
         self.server = server
@@ -39,6 +40,8 @@ class ServerConnection:
         self.decoder = SioDecoder(server.max_attachments)
         self.sockets: dict[str, Socket] = {}  # namespace name -> socket
         self._pending: dict[str, list[SioPacket]] = {}  # namespaces whose CONNECT is running
+        self._inflight = 0  # coroutine handlers still running for this connection
+        self._paused = False
         self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
             server.connect_timeout, self._connect_timed_out
         )
@@ -97,6 +100,21 @@ class ServerConnection:
         for socket in list(self.sockets.values()):
             socket._on_close(reason)
         self.session.close("forced close")
+
+    def track(self, task: asyncio.Task[Any]) -> None:
+        """Count a running coroutine handler: past ``max_pending_handlers`` the connection
+        stops reading until half of them are done (inbound flow control)."""
+        self._inflight += 1
+        task.add_done_callback(self._untrack)
+        if not self._paused and self._inflight >= self.server.max_pending_handlers:
+            self._paused = True
+            self.session.pause_reading()
+
+    def _untrack(self, task: asyncio.Task[Any]) -> None:
+        self._inflight -= 1
+        if self._paused and self._inflight <= self.server.max_pending_handlers // 2:
+            self._paused = False
+            self.session.resume_reading()
 
     def disconnect_all(self) -> None:
         """Disconnect every namespace socket (each gets a DISCONNECT), then close the session."""

@@ -45,7 +45,10 @@ class Server:
     ``cors_credentials``, ``allow_request`` (a hook refusing requests with 403), ``cookie``
     (sticky-session cookie), ``serve_client`` (True: the browser client at
     ``/socket.io/socketwire.js`` and ``socketwire.esm.js``), ``adapter`` (a factory taking a
-    namespace; the in-memory adapter by default), ``max_attachments`` (10).
+    namespace; the in-memory adapter by default), ``max_attachments`` (10),
+    ``max_buffered_bytes`` (16 MiB of unsent data before a client is dropped),
+    ``max_pending_handlers`` (64 coroutine handlers running per connection before it stops
+    reading from that client).
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class Server:
         adapter: Callable[[Namespace], Adapter] = InMemoryAdapter,
         max_attachments: int = 10,
         max_buffered_bytes: int = 16 * 1024 * 1024,
+        max_pending_handlers: int = 64,
     ) -> None:
         self.engine = EngineServer(
             self._on_session,
@@ -87,6 +91,7 @@ class Server:
         self.serve_client = serve_client
         self.adapter_factory = adapter
         self.max_attachments = max_attachments
+        self.max_pending_handlers = max(2, max_pending_handlers)
         self.namespaces: dict[str, Namespace] = {}
         self._parents: list[ParentNamespace] = []
         self.hooks = ServerHooks()

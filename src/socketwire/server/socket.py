@@ -265,7 +265,7 @@ class Socket(Listeners):
         kind = packet.type
         if kind is _EVENT or kind is _BINARY_EVENT:
             if self._middlewares:
-                spawn(self._run_middlewares(packet))
+                self.client.track(spawn(self._run_middlewares(packet)))
             else:
                 self._dispatch(packet)
         elif kind is _ACK or kind is _BINARY_ACK:
@@ -304,11 +304,13 @@ class Socket(Listeners):
             if h.once:
                 self._events.remove(event, h.fn)
             if ack_id is None:
-                call_handler(h, args)
+                task = call_handler(h, args)
             else:
                 sender = AckSender(self._send_ack, ack_id)
-                call_handler(h, args, sender.from_result, sender)
+                task = call_handler(h, args, sender.from_result, sender)
                 ack_id = None  # only the first handler answers
+            if task is not None:
+                self.client.track(task)
 
     def _send_ack(self, ack_id: int, args: list[Any]) -> None:
         if not self.connected:
