@@ -157,6 +157,8 @@ class EngineSession:
     def _overflow(self) -> None:
         log.info("session %s: outbound buffer over %d bytes, closing", self.sid,
                  self.server.max_buffered_bytes)
+        for hook in self.server.hooks.overflow:
+            hook(self)
         self.close("transport error")
 
     # ---------------------------------------------------------------- heartbeat
@@ -398,6 +400,8 @@ class EngineSession:
         self.upgrading = False
         self._upgrade = None
         self._probed = False
+        for hook in self.server.hooks.upgrade_failed:
+            hook(self)
         if self._buffer:
             self._release_poll()
 

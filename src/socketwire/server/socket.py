@@ -21,6 +21,7 @@ from ..protocol.sio import (
     encode_packet,
     has_binary,
 )
+from .hooks import handler_mark, report_handler, timed_ack
 
 if TYPE_CHECKING:
     from ..engine.session import EngineSession
@@ -208,6 +209,8 @@ class Socket(Listeners):
         timer = None
         if timeout is not None:
             timer = asyncio.get_running_loop().call_later(timeout, self._ack_timed_out, ack_id)
+        if self.server.hooks.ack_received:
+            callback = timed_ack(self, callback)
         self._acks[ack_id] = _AckEntry(callback, timer)
 
     def _ack_timed_out(self, ack_id: int) -> None:
@@ -300,15 +303,19 @@ class Socket(Listeners):
         handlers = self._events.get(event if isinstance(event, str) else str(event))
         if not handlers:
             return
+        timed = self.server.hooks.handler_done
         for h in list(handlers) if len(handlers) > 1 else handlers:
             if h.once:
                 self._events.remove(event, h.fn)
+            mark = handler_mark() if timed else None
             if ack_id is None:
                 task = call_handler(h, args, None, None, event)
             else:
                 sender = AckSender(self._send_ack, ack_id)
                 task = call_handler(h, args, sender.from_result, sender, event)
                 ack_id = None  # only the first handler answers
+            if mark is not None:
+                report_handler(self, event, mark, task)
             if task is not None:
                 self.client.track(task)
 
