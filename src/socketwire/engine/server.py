@@ -277,7 +277,10 @@ class EngineServer:
         self._start(session)
         return WebSocketSessionHandler(session)
 
-    # ----------------------------------------------------------------- shutdown
+    # ------------------------------------------------------------ lifecycle
+
+    async def startup(self) -> None:
+        """Nothing to prepare: sessions start with their requests."""
 
     async def shutdown(self) -> None:
         """Close every session (the host is stopping)."""

@@ -429,7 +429,8 @@ class StandaloneServer:
         return int(self._servers[0].sockets[0].getsockname()[1])
 
     async def start(self, host: str, port: int, **kwargs: Any) -> None:
-        """Start listening."""
+        """Start the app (a Socket.IO server starts its adapters), then listen."""
+        await self.app.startup()
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: _HttpProtocol(self), host, port,
                                           reuse_address=True, **kwargs)
