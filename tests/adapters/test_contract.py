@@ -309,3 +309,12 @@ def test_handshake_from_bad_details_is_empty_not_an_error() -> None:
     hs = Handshake.from_details({"headers": "nope", "issued": "x", "secure": "yes"})
     assert (hs.headers, hs.issued, hs.secure, hs.address) == ({}, 0, False, "")
     assert Handshake.from_details(None).query == {}
+
+
+async def test_all_rooms_alone_are_this_servers_rooms() -> None:
+    io = socketwire.Server()
+    async with TestClient(io):
+        sock = list(io.sockets.sockets.values())[0]
+        sock.join("lobby")
+        assert await io.sockets.adapter.all_rooms() == {sock.id, "lobby"}
+    await io.shutdown()

@@ -265,6 +265,11 @@ class Adapter:
         some do not answer within ``timeout`` seconds."""
         return []
 
+    async def all_rooms(self) -> set[str]:
+        """Every room of the namespace (across the cluster with a cluster adapter that
+        supports it), socket-id rooms included, as Node's ``allRooms``."""
+        return set(self.rooms)
+
     async def server_count(self) -> int:
         """How many servers share this adapter's channel."""
         return 1
