@@ -9,13 +9,17 @@ Fixtures (registered for the whole suite by ``tests/conftest.py``):
 - ``redis_server``: one standalone server for the test (:class:`RedisServer`; its
   ``restart()`` brings it back on the same port, for fault tests).
 - ``redis_cluster``: a Redis Cluster of 3 masters for the module (:class:`RedisCluster`).
+- ``redis_hygiene``: fails the test when an exception reached the loop's exception handler
+  or socketwire logged an ERROR.
 
 Both are plain classes too, for tests and benchmarks that need more than one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import os
 import random
 import shutil
@@ -24,12 +28,20 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-__all__ = ["RedisCluster", "RedisServer", "free_port_pair", "redis_cluster", "redis_server"]
+__all__ = [
+    "RedisCluster",
+    "RedisServer",
+    "free_port_pair",
+    "redis_cluster",
+    "redis_hygiene",
+    "redis_server",
+]
 
 START_TIMEOUT = 10.0
 
@@ -262,6 +274,25 @@ class RedisCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@pytest.fixture
+async def redis_hygiene(caplog: pytest.LogCaptureFixture) -> AsyncIterator[list[dict[str, Any]]]:
+    """Fail the test if an exception reached the event loop's exception handler or socketwire
+    logged an ERROR (use with ``pytestmark = pytest.mark.usefixtures("redis_hygiene")``)."""
+    caplog.set_level(logging.INFO, logger="socketwire")
+    loop = asyncio.get_running_loop()
+    contexts: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, ctx: contexts.append(ctx))
+    try:
+        yield contexts
+    finally:
+        loop.set_exception_handler(previous)
+    assert not contexts, contexts
+    errors = [f"{r.name}: {r.getMessage()}" for r in caplog.records
+              if r.levelno >= logging.ERROR and r.name.startswith("socketwire")]
+    assert not errors, errors
 
 
 @pytest.fixture
