@@ -22,6 +22,7 @@ from .hosting.asgi import ASGIApp
 from .hosting.standalone import run, serve
 from .server.broadcast import BroadcastAckTimeout, BroadcastOperator
 from .server.namespace import Namespace
+from .server.recovery import ConnectionStateRecovery
 from .server.server import Server
 from .server.socket import Socket
 
@@ -38,6 +39,7 @@ __all__ = [
     "Client",
     "ConnectError",
     "ConnectionRefused",
+    "ConnectionStateRecovery",
     "Disconnected",
     "HandshakeError",
     "LocalProtocolError",
