@@ -47,6 +47,8 @@ class EngineServer:
     Times are in seconds, sizes in bytes. ``cors_allowed_origins`` is ``None`` (no CORS
     headers, every origin accepted, as Node's default), ``"*"``, a list of origins, a compiled
     regular expression or a callable; when set, requests from other origins are refused (403).
+    ``"*"`` with ``cors_credentials`` raises :class:`ValueError` (every site could make
+    credentialed requests).
     """
 
     def __init__(
@@ -67,6 +69,11 @@ class EngineServer:
         max_buffered_bytes: int = 16 * 1024 * 1024,
         volatile_threshold: int = 64 * 1024,
     ) -> None:
+        if cors_allowed_origins == "*" and cors_credentials:
+            raise ValueError(
+                'cors_allowed_origins="*" with cors_credentials=True would let every site make '
+                "credentialed requests: list the allowed origins instead"
+            )
         self.on_session = on_session
         self.path = path if path.endswith("/") else path + "/"
         self.ping_interval = ping_interval
@@ -114,7 +121,7 @@ class EngineServer:
             return []
         origin = request.headers.get("origin")
         out: list[tuple[str, str]] = []
-        if self.cors_allowed_origins == "*" and not self.cors_credentials:
+        if self.cors_allowed_origins == "*":  # never with credentials (refused in __init__)
             out.append(("Access-Control-Allow-Origin", "*"))
         elif origin is not None and self.origin_allowed(origin):
             out.append(("Access-Control-Allow-Origin", origin))
