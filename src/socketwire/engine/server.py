@@ -41,6 +41,10 @@ def new_sid() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(15)).decode("ascii")
 
 
+SHUTDOWN_GRACE = 1.0
+"""Seconds :meth:`EngineServer.close_all` waits for polling clients to fetch what is left."""
+
+
 class EngineServer:
     """The Engine.IO v4 server: hands every new session to ``on_session``.
 
@@ -291,10 +295,21 @@ class EngineServer:
         await self.close_all("forced server close")
 
     async def close_all(self, reason: str = "forced server close") -> None:
-        """Close every session with ``reason``."""
+        """Close every session with ``reason``.
+
+        Polling sessions still holding packets get up to ``SHUTDOWN_GRACE`` seconds for
+        the client's next GET to fetch them (a pending GET gets them at once), so nothing
+        already accepted for sending is lost to a graceful shutdown.
+        """
         for session in list(self.sessions.values()):
             session.close(reason)
         await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE
+        while loop.time() < deadline and any(
+            s._ws is None and s._buffer for s in self.sessions.values()
+        ):
+            await asyncio.sleep(0.01)
 
 
 class _ClosedHandler:

@@ -233,7 +233,8 @@ class EngineSession:
         packets = self._buffer
         if self.state is SessionState.OPEN and self._probed:
             packets = []  # hold data for the WebSocket being upgraded to
-        elif len(packets) > POLL_BATCH:
+        elif len(packets) > POLL_BATCH and self.state is SessionState.OPEN:
+            # (once closing, everything goes at once: the server may be going away)
             cut = POLL_BATCH
             while cut < len(packets) and isinstance(packets[cut], bytes):
                 cut += 1  # a binary packet's attachments stay with it
