@@ -441,6 +441,10 @@ class StandaloneServer:
         for server in self._servers:
             server.close()
         await self.app.shutdown()
+        # answers in progress (long-polls released by the shutdown) go out before the close
+        busy = [c.worker for c in self.connections if c.worker is not None and not c.worker.done()]
+        if busy:
+            await asyncio.wait(busy, timeout=1.0)
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.close()

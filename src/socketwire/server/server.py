@@ -47,8 +47,9 @@ class Server:
     ``ping_timeout`` (20), ``max_http_buffer_size`` (1e6 bytes), ``transports``
     (polling and websocket), ``allow_upgrades`` (True), ``upgrade_timeout`` (10),
     ``connect_timeout`` (45), ``cors_allowed_origins`` (None: no CORS headers),
-    ``cors_credentials``, ``allow_request`` (a hook refusing requests with 403), ``cookie``
-    (sticky-session cookie), ``serve_client`` (True: the browser client at
+    ``cors_credentials`` (refused with ``"*"``: list the origins), ``allow_request`` (a hook
+    refusing requests with 403), ``cookie`` (sticky-session cookie), ``serve_client`` (True:
+    the browser client at
     ``/socket.io/socketwire.js`` and ``socketwire.esm.js``), ``adapter`` (a factory taking a
     namespace; the in-memory adapter by default), ``max_attachments`` (10),
     ``max_buffered_bytes`` (16 MiB of unsent data before a client is dropped),
