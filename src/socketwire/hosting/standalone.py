@@ -489,7 +489,11 @@ def run(
     use_uvloop: bool = True,
     on_started: Any = None,
 ) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM (blocking), on uvloop when installed."""
+    """Serve ``app`` until SIGINT or SIGTERM (blocking), on uvloop when installed.
+
+    ``on_started(server)`` is called once listening; by default a line saying where it serves
+    is printed.
+    """
     if use_uvloop:
         install_uvloop()
 
@@ -504,6 +508,10 @@ def run(
                 pass
         if on_started is not None:
             on_started(server)
+        else:
+            shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+            shown = f"[{shown}]" if ":" in shown else shown
+            print(f"socketwire listening on http://{shown}:{server.port}/", flush=True)
         await stop.wait()
         await server.close()
 

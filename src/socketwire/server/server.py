@@ -257,7 +257,8 @@ class Server:
 
                 body = browser_client_source(kind)
                 headers = [("Content-Type", "application/javascript; charset=utf-8"),
-                           ("Content-Length", str(len(body))), ("Cache-Control", "no-cache")]
+                           ("Content-Length", str(len(body))), ("Cache-Control", "no-cache"),
+                           *self.engine.cors_headers(request)]  # a cross-origin import
                 return HttpResponse(200, headers, b"" if request.method == "HEAD" else body)
         return await self.engine.handle_http(request)
 

@@ -374,10 +374,10 @@ class Socket(Listeners):
             if h.once:
                 self._events.remove(event, h.fn)
             if ack_id is None:
-                task = call_handler(h, args)
+                task = call_handler(h, args, None, None, event)
             else:
                 sender = AckSender(self._send_ack, ack_id)
-                task = call_handler(h, args, sender.from_result, sender)
+                task = call_handler(h, args, sender.from_result, sender, event)
                 ack_id = None  # only the first handler answers
             if task is not None:
                 self.client.track(task)
