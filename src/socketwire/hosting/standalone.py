@@ -429,7 +429,8 @@ class StandaloneServer:
         return int(self._servers[0].sockets[0].getsockname()[1])
 
     async def start(self, host: str, port: int, **kwargs: Any) -> None:
-        """Start listening."""
+        """Start the app (a Socket.IO server starts its adapters), then listen."""
+        await self.app.startup()
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: _HttpProtocol(self), host, port,
                                           reuse_address=True, **kwargs)
@@ -440,6 +441,10 @@ class StandaloneServer:
         for server in self._servers:
             server.close()
         await self.app.shutdown()
+        # answers in progress (long-polls released by the shutdown) go out before the close
+        busy = [c.worker for c in self.connections if c.worker is not None and not c.worker.done()]
+        if busy:
+            await asyncio.wait(busy, timeout=1.0)
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.close()
