@@ -31,6 +31,11 @@ def _add_address(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", type=int, default=None, metavar="PORT",
                         help="serve Prometheus metrics at http://HOST:PORT/metrics "
                              "(needs socketwire[metrics])")
+    parser.add_argument("--debug", nargs="?", const="socketwire*", default=None,
+                        metavar="PATTERNS",
+                        help="debug output on standard error of the loggers matching PATTERNS "
+                             "(default socketwire*, every packet included; as the "
+                             "SOCKETWIRE_DEBUG environment variable)")
 
 
 def _enable_metrics(io: Any, args: argparse.Namespace) -> None:
@@ -244,6 +249,10 @@ class _Bound:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``socketwire`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.debug is not None:
+        from .log import enable_debug
+
+        enable_debug(args.debug)  # before any server exists: new ones trace their packets
     try:
         if args.command == "chat":
             return run_chat(args)

@@ -24,7 +24,7 @@ __all__ = [
     "spawn",
 ]
 
-log = logging.getLogger("socketwire")
+log = logging.getLogger("socketwire.handlers")
 
 _tasks: set[asyncio.Task[Any]] = set()
 

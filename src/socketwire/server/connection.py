@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ServerConnection"]
 
-log = logging.getLogger("socketwire")
+log = logging.getLogger("socketwire.server")
 
 
 class ServerConnection:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Handshake", "Socket"]
 
-log = logging.getLogger("socketwire")
+log = logging.getLogger("socketwire.server")
 
 # enum members as module constants: identity checks on the per-packet path
 _EVENT = SioType.EVENT
