@@ -23,6 +23,7 @@ from .hosting.asgi import ASGIApp
 from .hosting.standalone import run, serve
 from .server.broadcast import BroadcastAckTimeout, BroadcastOperator
 from .server.namespace import Namespace
+from .server.recovery import ConnectionStateRecovery
 from .server.server import Server
 from .server.socket import Socket
 
@@ -40,6 +41,7 @@ __all__ = [
     "ClusterTimeout",
     "ConnectError",
     "ConnectionRefused",
+    "ConnectionStateRecovery",
     "Disconnected",
     "HandshakeError",
     "LocalProtocolError",

@@ -18,6 +18,12 @@ later) and :meth:`Adapter.close` when it shuts down.
 Room events are announced to listeners registered with :meth:`Adapter.on`:
 ``create-room`` (room), ``delete-room`` (room), ``join-room`` (room, sid),
 ``leave-room`` (room, sid).
+
+Connection state recovery stores sessions through :meth:`Adapter.persist_session` and
+:meth:`Adapter.restore_session` (Node's ``persistSession`` / ``restoreSession``). The base
+adapter stores nothing; an adapter that implements them (the in-memory
+``SessionAwareAdapter``, the Redis streams adapter) also appends an offset to the packets its
+``broadcast`` stores, when ``nsp.server.connection_state_recovery`` is set.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ __all__ = [
     "Adapter",
     "BroadcastFlags",
     "BroadcastOptions",
+    "PersistedSession",
+    "RestoredSession",
     "SocketDetails",
     "socket_details",
 ]
@@ -60,6 +68,28 @@ class BroadcastOptions:
     rooms: frozenset[str] = frozenset()
     except_rooms: frozenset[str] = frozenset()
     flags: BroadcastFlags = field(default_factory=BroadcastFlags)
+
+
+@dataclass(slots=True)
+class PersistedSession:
+    """What connection state recovery keeps of a socket that dropped (Node's
+    ``SessionToPersist``): its id, private session id, rooms and ``socket.data``."""
+
+    sid: str
+    pid: str
+    rooms: list[str]
+    data: Any
+
+
+@dataclass(slots=True)
+class RestoredSession(PersistedSession):
+    """A session found again (Node's ``Session``), with the packets the socket missed.
+
+    Each of ``missed_packets`` is the data array of an EVENT, offset last:
+    ``[event, *args, offset]``, in the order they were broadcast.
+    """
+
+    missed_packets: list[list[Any]]
 
 
 class SocketDetails(TypedDict):
@@ -277,3 +307,19 @@ class Adapter:
     def known_server_count(self) -> int | None:
         """The server count when known without asking the network (``None`` otherwise)."""
         return 1
+
+    # ---------------------------------------------------- connection state recovery
+
+    async def persist_session(self, session: PersistedSession) -> None:
+        """Keep ``session`` for a while, so that its client can recover it (the base adapter
+        keeps nothing)."""
+
+    async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
+        """The session ``pid`` with every packet broadcast after ``offset`` that its rooms
+        receive, or ``None`` (unknown, expired, or ``offset`` no longer known).
+
+        ``offset`` is the last offset the client saw; ``""`` means it saw none (a socket that
+        was never sent an event): the packets broadcast since the session was persisted.
+        A session is restored at most once.
+        """
+        return None

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..adapters.base import Adapter
-from ..adapters.memory import InMemoryAdapter
+from ..adapters.memory import InMemoryAdapter, SessionAwareAdapter
 from ..engine.http import HttpRequest, HttpResponse
 from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAcceptance
 from ..engine.session import EngineSession
@@ -19,6 +19,7 @@ from .broadcast import BroadcastOperator
 from .connection import ServerConnection
 from .hooks import ServerHooks
 from .namespace import Namespace, ParentNamespace
+from .recovery import ConnectionStateRecovery
 
 if TYPE_CHECKING:
     import os
@@ -46,13 +47,16 @@ class Server:
     ``ping_timeout`` (20), ``max_http_buffer_size`` (1e6 bytes), ``transports``
     (polling and websocket), ``allow_upgrades`` (True), ``upgrade_timeout`` (10),
     ``connect_timeout`` (45), ``cors_allowed_origins`` (None: no CORS headers),
-    ``cors_credentials``, ``allow_request`` (a hook refusing requests with 403), ``cookie``
-    (sticky-session cookie), ``serve_client`` (True: the browser client at
+    ``cors_credentials`` (refused with ``"*"``: list the origins), ``allow_request`` (a hook
+    refusing requests with 403), ``cookie`` (sticky-session cookie), ``serve_client`` (True:
+    the browser client at
     ``/socket.io/socketwire.js`` and ``socketwire.esm.js``), ``adapter`` (a factory taking a
     namespace; the in-memory adapter by default), ``max_attachments`` (10),
     ``max_buffered_bytes`` (16 MiB of unsent data before a client is dropped),
     ``max_pending_handlers`` (64 coroutine handlers running per connection before it stops
-    reading from that client).
+    reading from that client), ``connection_state_recovery`` (off; ``True`` or a
+    :class:`ConnectionStateRecovery` lets dropped clients recover their id, rooms, data and
+    missed events; the default adapter is then the in-memory ``SessionAwareAdapter``).
     """
 
     def __init__(
@@ -71,10 +75,11 @@ class Server:
         allow_request: AllowRequest | None = None,
         cookie: bool | str | dict[str, Any] = False,
         serve_client: bool = True,
-        adapter: Callable[[Namespace], Adapter] = InMemoryAdapter,
+        adapter: Callable[[Namespace], Adapter] | None = None,
         max_attachments: int = 10,
         max_buffered_bytes: int = 16 * 1024 * 1024,
         max_pending_handlers: int = 64,
+        connection_state_recovery: bool | ConnectionStateRecovery = False,
     ) -> None:
         self.engine = EngineServer(
             self._on_session,
@@ -93,6 +98,15 @@ class Server:
         )
         self.connect_timeout = connect_timeout
         self.serve_client = serve_client
+        if connection_state_recovery is True:
+            connection_state_recovery = ConnectionStateRecovery()
+        #: the recovery settings (``None`` when off); adapters read it as
+        #: ``nsp.server.connection_state_recovery``
+        self.connection_state_recovery: ConnectionStateRecovery | None = (
+            connection_state_recovery or None
+        )
+        if adapter is None:
+            adapter = SessionAwareAdapter if self.connection_state_recovery else InMemoryAdapter
         self.adapter_factory = adapter
         self.max_attachments = max_attachments
         self.max_pending_handlers = max(2, max_pending_handlers)
@@ -243,7 +257,8 @@ class Server:
 
                 body = browser_client_source(kind)
                 headers = [("Content-Type", "application/javascript; charset=utf-8"),
-                           ("Content-Length", str(len(body))), ("Cache-Control", "no-cache")]
+                           ("Content-Length", str(len(body))), ("Cache-Control", "no-cache"),
+                           *self.engine.cors_headers(request)]  # a cross-origin import
                 return HttpResponse(200, headers, b"" if request.method == "HEAD" else body)
         return await self.engine.handle_http(request)
 
