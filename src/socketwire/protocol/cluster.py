@@ -16,8 +16,8 @@ Encodings:
 
 The msgpack dialects of the Node packages (notepack.io 3 for @socket.io/redis-adapter,
 @msgpack/msgpack 2.8 for the streams adapter) agree on everything Socket.IO carries: bin for
-buffers, the smallest integer type, float64 for other numbers, str for strings and keys.
-Timestamps (JavaScript dates) decode to ``datetime``.
+buffers, the smallest integer type, float64 for other numbers, str for strings and keys; the
+one codec of :mod:`socketwire.protocol.notepack` reads and writes both.
 """
 
 from __future__ import annotations
@@ -26,10 +26,8 @@ import base64
 import enum
 from typing import Any, TypedDict
 
-import msgpack
-
 from ..exceptions import RemoteProtocolError
-from . import jsoncodec
+from . import jsoncodec, notepack
 from .sio import SioPacket, SioType, has_binary
 
 __all__ = [
@@ -107,33 +105,18 @@ _JSON_START = 0x7B  # "{"
 # ---------------------------------------------------------------------------------- msgpack
 
 
-def _pack_default(value: Any) -> Any:
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if isinstance(value, memoryview):
-        return value.tobytes()
-    raise TypeError(f"cannot send a {type(value).__name__} to other servers")
-
-
-def _ext_hook(code: int, data: bytes) -> Any:
-    if code == 0:  # notepack 2.x wrote buffers as ext type 0
-        return data
-    return None  # an extension nobody here knows: as JavaScript's undefined
-
-
 def pack(value: Any) -> bytes:
     """msgpack bytes of ``value`` as the Node packages write them (bin for bytes)."""
-    return msgpack.packb(value, use_bin_type=True, default=_pack_default)  # type: ignore[no-any-return]
+    return notepack.dumps(value)
 
 
 def unpack(payload: bytes) -> Any:
-    """Decode msgpack from a Node package; invalid input raises
-    :class:`RemoteProtocolError`."""
+    """Decode msgpack from a Node package (dates become ``Date.toJSON`` strings); invalid
+    input raises :class:`RemoteProtocolError`."""
     try:
-        return msgpack.unpackb(payload, raw=False, strict_map_key=False, timestamp=3,
-                               ext_hook=_ext_hook)
-    except (ValueError, TypeError, msgpack.UnpackException) as exc:
-        raise RemoteProtocolError(f"invalid msgpack payload: {exc}") from None
+        return notepack.loads(payload)
+    except ValueError as exc:
+        raise RemoteProtocolError(str(exc)) from None
 
 
 # ----------------------------------------------------------------------------- messages
