@@ -165,7 +165,7 @@ class NodeClusterServer(JsDriver):
         """An operation on the (Remote)Socket ``sid`` got from ``fetchSockets``."""
         if "timeout" in fields and fields["timeout"] is not None:
             fields["timeout"] = int(fields["timeout"] * 1000)
-        return await self.op("remote", nsp=nsp, id=sid, action=action, **fields)
+        return await self.op("remote", nsp=nsp, sid=sid, action=action, **fields)
 
     async def sockets_join(self, join: str | list[str], nsp: str = "/", rooms: Any = None,
                            except_: Any = None) -> None:
@@ -272,7 +272,8 @@ class NodeEmitter(JsDriver):
 
 
 class PyClusterServer:
-    """A socketwire server in the cluster, with the Node harness's socket handlers."""
+    """A socketwire server in the cluster, with the Node harness's socket handlers and the
+    same operations as :class:`NodeClusterServer` (async, same names and results)."""
 
     def __init__(self, name: str, adapter: Callable[..., Any], nsps: Iterable[str] = ("/",),
                  **server_options: Any) -> None:
@@ -281,6 +282,7 @@ class PyClusterServer:
         self.io = socketwire.Server(adapter=adapter, cors_allowed_origins="*", **server_options)
         self.url = ""
         self.received: list[tuple[str, str, list[Any]]] = []  # (nsp, event, args) server-side
+        self._changed = asyncio.Event()
         for nsp_name in self.nsps:
             self._install(nsp_name)
 
@@ -310,16 +312,143 @@ class PyClusterServer:
         """The namespace object."""
         return self.io.of(name)
 
-    def local_state(self, nsp: str = "/") -> dict[str, list[str]]:
-        """``{socket id: sorted rooms}`` of this server's own sockets."""
-        return {sid: sorted(s.rooms) for sid, s in self.io.of(nsp).sockets.items()}
-
     @contextlib.asynccontextmanager
     async def serving(self, hosting: str = "standalone") -> AsyncIterator[PyClusterServer]:
-        """Serve on a free port (``self.url``) until the block ends."""
+        """Serve on a free port (``self.url``) until the block ends (the host starts and
+        stops the adapters)."""
         async with running(self.io, hosting) as url:
             self.url = url
             yield self
+
+    # the same operations as NodeClusterServer -----------------------------------------
+
+    def _op(self, nsp: str, rooms: Rooms = None, except_: Rooms = None, local: bool = False,
+            volatile: bool = False) -> Any:
+        target = _target(rooms, except_)
+        op = self.io.of(nsp).to(target["rooms"]) if target["rooms"] else self.io.of(nsp)._operator()
+        if target["except"]:
+            op = op.except_(target["except"])
+        if local:
+            op = op.local
+        if volatile:
+            op = op.volatile
+        return op
+
+    async def broadcast(self, event: str, *args: Any, nsp: str = "/", rooms: Any = None,
+                        except_: Any = None, volatile: bool = False, local: bool = False) -> None:
+        """``io.of(nsp).to(rooms).except_(except_)[.volatile][.local].emit(event, *args)``."""
+        self._op(nsp, rooms, except_, local, volatile).emit(event, *args)
+
+    async def broadcast_ack(self, event: str, *args: Any, nsp: str = "/", rooms: Any = None,
+                            except_: Any = None,
+                            timeout: float = 2.0) -> tuple[str | None, list[Any]]:
+        """A broadcast with ack: ``(error message or None, responses)``."""
+        try:
+            responses = await self._op(nsp, rooms, except_).timeout(timeout).emit_with_ack(
+                event, *args)
+            return None, list(responses)
+        except socketwire.AckTimeout as err:
+            return str(err), list(getattr(err, "responses", []))
+
+    async def fetch_sockets(self, nsp: str = "/", rooms: Any = None, except_: Any = None,
+                            local: bool = False) -> list[dict[str, Any]]:
+        """``[{id, rooms, data, handshake: {auth, query}}]`` sorted by id."""
+        sockets = await self._op(nsp, rooms, except_, local).fetch_sockets()
+        out = [{"id": s.id, "rooms": sorted(s.rooms), "data": s.data,
+                "handshake": {"auth": s.handshake.auth, "query": dict(s.handshake.query)}}
+               for s in sockets]
+        return sorted(out, key=lambda s: s["id"])
+
+    async def remote(self, sid: str, action: str, nsp: str = "/", **fields: Any) -> Any:
+        """An operation on the (Remote)Socket ``sid`` got from ``fetch_sockets``."""
+        found = [s for s in await self.io.of(nsp).in_(sid).fetch_sockets() if s.id == sid]
+        if not found:
+            raise AssertionError(f"no socket {sid}")
+        socket = found[0]
+        if action == "emit":
+            args = fields.get("args", [])
+            timeout = fields.get("timeout")
+            if timeout is not None:
+                try:
+                    response = await socket.timeout(timeout).emit_with_ack(fields["event"], *args)
+                    return {"err": None, "response": response}
+                except socketwire.AckTimeout as err:
+                    return {"err": str(err), "response": None}
+            socket.emit(fields["event"], *args)
+        elif action == "join":
+            socket.join(fields["rooms"])
+        elif action == "leave":
+            rooms = fields["rooms"]
+            for room in [rooms] if isinstance(rooms, str) else rooms:
+                socket.leave(room)
+        elif action == "disconnect":
+            socket.disconnect(bool(fields.get("close")))
+        else:
+            raise ValueError(action)
+        return {}
+
+    async def sockets_join(self, join: str | list[str], nsp: str = "/", rooms: Any = None,
+                           except_: Any = None) -> None:
+        """``sockets_join``."""
+        self._op(nsp, rooms, except_).sockets_join(join)
+
+    async def sockets_leave(self, leave: str | list[str], nsp: str = "/", rooms: Any = None,
+                            except_: Any = None) -> None:
+        """``sockets_leave``."""
+        self._op(nsp, rooms, except_).sockets_leave(leave)
+
+    async def disconnect_sockets(self, close: bool = False, nsp: str = "/", rooms: Any = None,
+                                 except_: Any = None) -> None:
+        """``disconnect_sockets(close)``."""
+        self._op(nsp, rooms, except_).disconnect_sockets(close)
+
+    async def server_side_emit(self, event: str, *args: Any, nsp: str = "/") -> None:
+        """``server_side_emit`` without ack."""
+        self.io.of(nsp).server_side_emit(event, *args)
+
+    async def server_side_emit_ack(self, event: str, *args: Any, nsp: str = "/",
+                                   timeout: float = 6.0) -> tuple[str | None, list[Any] | None]:
+        """``timeout(t).server_side_emit_with_ack``: ``(error message or None, responses)``."""
+        try:
+            return None, await self.io.of(nsp).timeout(timeout).server_side_emit_with_ack(
+                event, *args)
+        except socketwire.ClusterTimeout as err:
+            return str(err), err.responses
+
+    async def listen(self, event: str, reply: Any = None, nsp: str = "/") -> None:
+        """``io.of(nsp).on(event)``: records what arrives, answers with ``reply``."""
+        answer = reply if reply is not None else [self.name]
+
+        def handler(*args: Any) -> Any:
+            self.received.append((nsp, event, list(args)))
+            self._changed.set()
+            return answer
+
+        self.io.of(nsp).on(event, handler)
+
+    def server_side(self, event: str | None = None, nsp: str = "/") -> list[list[Any]]:
+        """The argument lists that this server's ``listen`` handlers received."""
+        return [args for n, e, args in self.received
+                if n == nsp and (event is None or e == event)]
+
+    async def wait_server_side(self, event: str, count: int = 1, nsp: str = "/",
+                               timeout: float = WAIT) -> list[list[Any]]:
+        """Wait until ``count`` server-side ``event`` arrived here."""
+        await wait_for(lambda: len(self.server_side(event, nsp)) >= count, timeout,
+                       f"{self.name}: {count} x server-side {event}")
+        return self.server_side(event, nsp)
+
+    async def all_rooms(self, nsp: str = "/") -> list[str]:
+        """``adapter.all_rooms()``, sorted."""
+        return sorted(await self.io.of(nsp).adapter.all_rooms())
+
+    async def server_count(self, nsp: str = "/") -> int:
+        """``adapter.server_count()``."""
+        return int(await self.io.of(nsp).adapter.server_count())
+
+    async def local_state(self, nsp: str = "/") -> dict[str, list[str]]:
+        """``{socket id: sorted rooms}`` of this server's own sockets."""
+        return {sid: sorted(s.rooms) for sid, s in self.io.of(nsp).sockets.items()}
 
 
 async def wait_subscribers(port: int, channel: str, count: int = 1, sharded: bool = True,

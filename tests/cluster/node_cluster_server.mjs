@@ -18,7 +18,7 @@
 //   broadcast {event, args}                          io.of(nsp).to(rooms).except(except)...emit
 //   broadcast_ack {event, args, timeout}             ...timeout(ms).emit(..., cb) -> {err, responses}
 //   fetch_sockets {}                                 -> [{id, rooms, data, handshake: {auth, query}}]
-//   remote {id, action: "emit"|"join"|"leave"|"disconnect", event, args, rooms, close, timeout}
+//   remote {sid, action: "emit"|"join"|"leave"|"disconnect", event, args, rooms, close, timeout}
 //                                                    on the RemoteSocket (or Socket) with that id
 //                                                    (emit with timeout: emitWithAck, -> {err, response})
 //   sockets_join {join} / sockets_leave {leave} / disconnect_sockets {close}
@@ -29,7 +29,7 @@
 //                                                    answers an ack with `reply` (default [name])
 //   all_rooms {} (classic) -> sorted rooms;  server_count {} -> n
 //   local_state {} -> {socket id: sorted rooms} of this server's sockets
-//   socket_emit {id, event, args}                    a local socket's emit
+//   socket_emit {sid, event, args}                    a local socket's emit
 //   close {}                                         io.close(), then the Redis clients
 // Reports: ready {port}, connection {nsp, id}, disconnect {nsp, id, reason},
 //   server_side {nsp, event, args, acked}, redis_error {message} (once per outage), redis_ready.
@@ -210,9 +210,9 @@ const ops = {
     return sockets.map(describe).sort((a, b) => (a.id < b.id ? -1 : 1));
   },
   async remote(cmd) {
-    const sockets = await nspOf(cmd).in(cmd.id).fetchSockets();
-    const socket = sockets.find((s) => s.id === cmd.id);
-    if (!socket) throw new Error(`no socket ${cmd.id}`);
+    const sockets = await nspOf(cmd).in(cmd.sid).fetchSockets();
+    const socket = sockets.find((s) => s.id === cmd.sid);
+    if (!socket) throw new Error(`no socket ${cmd.sid}`);
     switch (cmd.action) {
       case "emit":
         if (cmd.timeout) {
@@ -289,8 +289,8 @@ const ops = {
     return out;
   },
   socket_emit(cmd) {
-    const socket = nspOf(cmd).sockets.get(cmd.id);
-    if (!socket) throw new Error(`no local socket ${cmd.id}`);
+    const socket = nspOf(cmd).sockets.get(cmd.sid);
+    if (!socket) throw new Error(`no local socket ${cmd.sid}`);
     socket.emit(cmd.event, ...fromWire(cmd.args ?? []));
     return {};
   },
