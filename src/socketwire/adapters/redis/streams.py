@@ -249,7 +249,10 @@ class _Hub:
     def xadd(self, stream: str, fields: dict[str, str]) -> asyncio.Future[str | None]:
         """Queue an XADD; the future gets the entry id (``None`` when Redis is down)."""
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
-        if self._writer is None:
+        if self._writer is None or (self._down and not self._writes):
+            # Redis is known to be down (the readers tell when it is back): dropped at once
+            # rather than delaying local deliveries behind the writer's backoff
+            self.connection.stats.dropped += 1
             future.set_result(None)
             return future
         self._writes.append((stream, fields, future))
