@@ -110,6 +110,12 @@ class AsyncClient:
         """The socket id of the ``/`` namespace (``None`` while not connected)."""
         return self.sockets["/"].id
 
+    @property
+    def recovered(self) -> bool:
+        """Whether the ``/`` namespace's last connection recovered its session (connection
+        state recovery on the server: same id, rooms and data, missed events replayed)."""
+        return self.sockets["/"].recovered
+
     def get_sid(self, namespace: str = "/") -> str | None:
         """The socket id of ``namespace`` (``None`` while not connected)."""
         sock = self.sockets.get(namespace)

@@ -66,6 +66,12 @@ class ClientSocket(Listeners):
     (it reconnects with the client until the server or the application disconnects it).
     Besides the server's events, handlers can listen to ``connect`` (no arguments),
     ``disconnect`` (the reason) and ``connect_error`` (a :class:`ConnectError`).
+
+    Against a server with connection state recovery, a socket that lost its connection asks
+    for its session back when it reconnects; ``recovered`` then tells whether it got it (same
+    ``id``, rooms and data; the events it missed are delivered before ``connect``). As with
+    socket.io-client, such events carry the server's offset (a string) as their last
+    argument; handlers with fixed parameters do not see it.
     """
 
     def __init__(self, client: AsyncClient, namespace: str) -> None:
@@ -78,7 +84,11 @@ class ClientSocket(Listeners):
         self._acks: dict[int, _PendingAck] = {}
         self._next_ack = 0
         self._send_buffer: deque[tuple[list[str | bytes], int | None]] = deque()
+        self._receive_buffer: list[SioPacket] = []  # events that came before the CONNECT reply
         self._waiters: list[asyncio.Future[None]] = []
+        self.recovered = False
+        self._pid: str | None = None  # the server's private session id (recovery)
+        self._last_offset: str | None = None
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -211,6 +221,11 @@ class ClientSocket(Listeners):
             auth = await auth
         if auth is not None and not isinstance(auth, Mapping):
             raise TypeError("auth must be a dict (or a callable returning one)")
+        if self._pid is not None:  # ask for the session back (socket.io-client's fields)
+            session: dict[str, Any] = {"pid": self._pid}
+            if self._last_offset is not None:
+                session["offset"] = self._last_offset
+            auth = {**session, **(auth or {})}
         packet = SioPacket(SioType.CONNECT, self.namespace, None if auth is None else dict(auth))
         return "4" + str(encode_packet(packet)[0])
 
@@ -221,6 +236,8 @@ class ClientSocket(Listeners):
         if kind in (SioType.EVENT, SioType.BINARY_EVENT):
             if self.connected:
                 self._dispatch(packet)
+            elif self.active:
+                self._receive_buffer.append(packet)  # a recovery's missed events
         elif kind in (SioType.ACK, SioType.BINARY_ACK):
             if packet.id is not None:
                 entry = self._acks.pop(packet.id, None)
@@ -228,7 +245,8 @@ class ClientSocket(Listeners):
                     _guard(entry.answer, list(packet.data))
         elif kind == SioType.CONNECT:
             data = packet.data if isinstance(packet.data, dict) else {}
-            self._on_connect(str(data.get("sid", "")))
+            pid = data.get("pid")
+            self._on_connect(str(data.get("sid", "")), pid if isinstance(pid, str) else None)
         elif kind == SioType.CONNECT_ERROR:
             data = packet.data
             if isinstance(data, dict):
@@ -242,11 +260,20 @@ class ClientSocket(Listeners):
                 self._on_close(Reason.IO_SERVER_DISCONNECT)
                 self.client._check_idle()
 
-    def _on_connect(self, sid: str) -> None:
+    def _on_connect(self, sid: str, pid: str | None = None) -> None:
         if not self.active:
+            self._receive_buffer = []
             return
         self.id = sid
+        self.recovered = pid is not None and pid == self._pid
+        self._pid = pid
+        if not self.recovered:
+            self._last_offset = None
         self.connected = True
+        received, self._receive_buffer = self._receive_buffer, []
+        for packet in received:
+            if self.connected:
+                self._dispatch(packet)
         buffered, self._send_buffer = self._send_buffer, deque()
         for parts, _ in buffered:
             self.client._send(parts)
@@ -254,6 +281,7 @@ class ClientSocket(Listeners):
         self._events.fire("connect")
 
     def _on_connect_error(self, error: ConnectError) -> None:
+        self._receive_buffer = []
         self.active = False
         self.connected = False
         self.id = None
@@ -264,6 +292,8 @@ class ClientSocket(Listeners):
     def _dispatch(self, packet: SioPacket) -> None:
         event, *args = packet.data
         ack_id = packet.id
+        if self._pid is not None and args and type(args[-1]) is str:
+            self._last_offset = args[-1]  # as socket.io-client: the last string argument
         for h in list(self._any):
             call_handler(h, (event, *args))
         handlers = self._events.get(event if isinstance(event, str) else str(event))
@@ -288,6 +318,7 @@ class ClientSocket(Listeners):
 
     def _on_close(self, reason: str) -> None:
         """The namespace is disconnected (the socket may stay active to reconnect)."""
+        self._receive_buffer = []
         if not self.connected:
             return
         self.connected = False
