@@ -344,6 +344,11 @@ const sioLenient = [
   ["attachment count '0x1' (Number('0x1') = 1)", [`50x1-["a",${PH0}]`, B(1)], "the count must be ASCII digits"],
   ["attachment count '+1'", [`5+1-["a",${PH0}]`, B(1)], "the count must be ASCII digits"],
   ["placeholder num 0.5 with 2 attachments: buffers[0.5] is undefined", ['52-["a",{"_placeholder":true,"num":0.5}]', B(1), B(2)], "num must be an int (R3)"],
+  ["event with a lone surrogate and a 400-digit integer (JSON.parse gives Infinity)",
+    ['2["x","\\ud800",1' + "0".repeat(400) + "]"],
+    "a number beyond a double is a parse error (JSON.stringify never writes one: it writes null for Infinity); issue 13: this input raised OverflowError"],
+  ["event with a 400-digit integer (JSON.parse gives Infinity)", ['2["x",1' + "0".repeat(400) + "]"],
+    "a number beyond a double is a parse error, as orjson decides"],
   ["placeholder num 0.0 (JSON.parse gives the number 0)", ['51-["a",{"_placeholder":true,"num":0.0}]', B(1)], "num must be an int (R3); no client writes 0.0"],
 ];
 

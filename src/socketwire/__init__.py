@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .exceptions import (
     AckTimeout,
+    ClusterTimeout,
     ConnectError,
     ConnectionRefused,
     Disconnected,
@@ -37,6 +38,7 @@ __all__ = [
     "BroadcastAckTimeout",
     "BroadcastOperator",
     "Client",
+    "ClusterTimeout",
     "ConnectError",
     "ConnectionRefused",
     "ConnectionStateRecovery",

@@ -21,6 +21,7 @@ from websockets.exceptions import InvalidStatus
 import socketwire
 from servers import running
 from socketwire.engine.http import HttpRequest
+from socketwire.engine.server import EngineServer
 
 GOOD = "http://good.example"
 EVIL = "http://evil.example"
@@ -236,3 +237,23 @@ async def test_sticky_session_cookie_on_websocket_handshake(hosting: str) -> Non
         assert ws.response.headers.get_all("set-cookie") == [
             f"io={sid}; Path=/; HttpOnly; SameSite=Lax"
         ]
+
+
+@pytest.mark.parametrize("make", [socketwire.Server, EngineServer])
+def test_wildcard_with_credentials_is_refused_at_construction(make: Any) -> None:
+    """Issue 13: ``"*"`` with credentials used to reflect every Origin together with
+    ``Allow-Credentials: true``; it is now a configuration error naming the fix."""
+    with pytest.raises(ValueError, match="list the allowed origins"):
+        make(cors_allowed_origins="*", cors_credentials=True)
+
+
+async def test_credentials_never_reflect_an_unlisted_origin(hosting: str) -> None:
+    """With credentials the Origin is echoed only when listed, on polling and on the
+    preflight; an unlisted one gets 403 and no CORS header at all."""
+    io = socketwire.Server(cors_allowed_origins=[GOOD], cors_credentials=True)
+    async with running(io, hosting) as url, httpx.AsyncClient(base_url=url) as http:
+        for method in ("GET", "OPTIONS"):
+            reply = await http.request(method, "/socket.io/", params=HANDSHAKE, headers={
+                "Origin": EVIL, "Access-Control-Request-Method": "POST"})
+            assert "access-control-allow-origin" not in reply.headers, (method, reply.headers)
+            assert "access-control-allow-credentials" not in reply.headers

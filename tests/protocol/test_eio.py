@@ -185,6 +185,12 @@ def test_encode_open_exact_bytes() -> None:
         '{"sid":"a","pingInterval":1}',
         '{"sid":"a","pingInterval":{},"pingTimeout":1}',
         "[" * 100_000,
+        # numbers beyond a double (issue 13: float() raised OverflowError)
+        '{"sid":"a","pingInterval":' + "1" * 400 + ',"pingTimeout":1,"x":"\\ud800"}',
+        '{"sid":"a","pingInterval":1,"pingTimeout":1,"maxPayload":"1e999"}',
+        '{"sid":"a","pingInterval":"1e999","pingTimeout":1}',
+        '{"sid":"a","pingInterval":1e300,"pingTimeout":1}',
+        '{"sid":"a","pingInterval":-1,"pingTimeout":1}',
     ],
 )
 def test_decode_open_rejects(payload: str) -> None:

@@ -123,6 +123,9 @@ def test_surrogate_fallback_stays_strict() -> None:
         '["\\ud800", Infinity]',
         '["\\ud800", -Infinity]',
         '["\\ud800", 1e400]',
+        '["\\ud800", ' + "1" * 400 + "]",  # float() of this int overflows (issue 13)
+        '["\\ud800", -' + "9" * 400 + "]",
+        '["\\ud800", ' + "1" * 5000 + "]",  # past int()'s digit limit
         '["\\ud800",]',
         '["\\ud800"',
         '["\\ud800"] x',

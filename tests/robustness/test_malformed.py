@@ -45,6 +45,8 @@ CORPUS: list[tuple[str, list[str | bytes]]] = [
     ("event named null", ['42[null,"bar"]']),
     ("bad JSON", ['42["x"']),
     ("trailing comma", ['42["x",]']),
+    # issue 13: the stdlib fallback (taken for a lone surrogate) raised OverflowError
+    ("400-digit integer beside a lone surrogate", ['42["x","\\ud800",1' + "0" * 400 + "]"]),
     ("invalid ack id", ['42abc["ack",1]']),
     ("ack with a string payload", ['430"x"']),
     ("disconnect with a payload", ["41{}"]),

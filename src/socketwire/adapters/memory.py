@@ -63,7 +63,7 @@ class InMemoryAdapter(Adapter):
         message = prepare(packet)
         assert packet.id is not None
         for socket in sockets:
-            socket._expect_ack(packet.id, functools.partial(on_ack, socket.id))
+            socket.register_ack(packet.id, functools.partial(on_ack, socket.id))
             socket.conn.send_prepared(message)
 
 

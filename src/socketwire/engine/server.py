@@ -41,12 +41,18 @@ def new_sid() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(15)).decode("ascii")
 
 
+SHUTDOWN_GRACE = 1.0
+"""Seconds :meth:`EngineServer.close_all` waits for polling clients to fetch what is left."""
+
+
 class EngineServer:
     """The Engine.IO v4 server: hands every new session to ``on_session``.
 
     Times are in seconds, sizes in bytes. ``cors_allowed_origins`` is ``None`` (no CORS
     headers, every origin accepted, as Node's default), ``"*"``, a list of origins, a compiled
     regular expression or a callable; when set, requests from other origins are refused (403).
+    ``"*"`` with ``cors_credentials`` raises :class:`ValueError` (every site could make
+    credentialed requests).
     """
 
     def __init__(
@@ -67,6 +73,11 @@ class EngineServer:
         max_buffered_bytes: int = 16 * 1024 * 1024,
         volatile_threshold: int = 64 * 1024,
     ) -> None:
+        if cors_allowed_origins == "*" and cors_credentials:
+            raise ValueError(
+                'cors_allowed_origins="*" with cors_credentials=True would let every site make '
+                "credentialed requests: list the allowed origins instead"
+            )
         self.on_session = on_session
         self.path = path if path.endswith("/") else path + "/"
         self.ping_interval = ping_interval
@@ -83,6 +94,7 @@ class EngineServer:
         self.volatile_threshold = volatile_threshold
         self.sessions: dict[str, EngineSession] = {}
         self.hooks = EngineHooks()
+        self._refused_origins: set[str] = set()  # logged once each (at most 100 of them)
 
     # -------------------------------------------------------------------- helpers
 
@@ -114,7 +126,7 @@ class EngineServer:
             return []
         origin = request.headers.get("origin")
         out: list[tuple[str, str]] = []
-        if self.cors_allowed_origins == "*" and not self.cors_credentials:
+        if self.cors_allowed_origins == "*":  # never with credentials (refused in __init__)
             out.append(("Access-Control-Allow-Origin", "*"))
         elif origin is not None and self.origin_allowed(origin):
             out.append(("Access-Control-Allow-Origin", origin))
@@ -124,7 +136,12 @@ class EngineServer:
         return out
 
     async def _check_allowed(self, request: HttpRequest) -> None:
-        if not self.origin_allowed(request.headers.get("origin")):
+        origin = request.headers.get("origin")
+        if not self.origin_allowed(origin):
+            if origin not in self._refused_origins and len(self._refused_origins) < 100:
+                self._refused_origins.add(str(origin))
+                log.warning("refused a request from origin %r: not in cors_allowed_origins "
+                            "(logged once per origin)", origin)
             raise HandshakeError(4)
         if self.allow_request is not None:
             try:
@@ -277,17 +294,31 @@ class EngineServer:
         self._start(session)
         return WebSocketSessionHandler(session)
 
-    # ----------------------------------------------------------------- shutdown
+    # ------------------------------------------------------------ lifecycle
+
+    async def startup(self) -> None:
+        """Nothing to prepare: sessions start with their requests."""
 
     async def shutdown(self) -> None:
         """Close every session (the host is stopping)."""
         await self.close_all("forced server close")
 
     async def close_all(self, reason: str = "forced server close") -> None:
-        """Close every session with ``reason``."""
+        """Close every session with ``reason``.
+
+        Polling sessions still holding packets get up to ``SHUTDOWN_GRACE`` seconds for
+        the client's next GET to fetch them (a pending GET gets them at once), so nothing
+        already accepted for sending is lost to a graceful shutdown.
+        """
         for session in list(self.sessions.values()):
             session.close(reason)
         await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE
+        while loop.time() < deadline and any(
+            s._ws is None and s._buffer for s in self.sessions.values()
+        ):
+            await asyncio.sleep(0.01)
 
 
 class _ClosedHandler:

@@ -235,7 +235,8 @@ class EngineSession:
     def _take_poll_answer(self) -> HttpResponse:
         """The answer to a GET: what is buffered (up to ``POLL_BATCH``), or the close."""
         packets = self._buffer
-        if len(packets) > POLL_BATCH:
+        if len(packets) > POLL_BATCH and self.state is SessionState.OPEN:
+            # (once closing, everything goes at once: the server may be going away)
             cut = POLL_BATCH
             while cut < len(packets) and isinstance(packets[cut], bytes):
                 cut += 1  # a binary packet's attachments stay with it

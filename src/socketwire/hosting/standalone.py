@@ -429,7 +429,8 @@ class StandaloneServer:
         return int(self._servers[0].sockets[0].getsockname()[1])
 
     async def start(self, host: str, port: int, **kwargs: Any) -> None:
-        """Start listening."""
+        """Start the app (a Socket.IO server starts its adapters), then listen."""
+        await self.app.startup()
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: _HttpProtocol(self), host, port,
                                           reuse_address=True, **kwargs)
@@ -440,6 +441,10 @@ class StandaloneServer:
         for server in self._servers:
             server.close()
         await self.app.shutdown()
+        # answers in progress (long-polls released by the shutdown) go out before the close
+        busy = [c.worker for c in self.connections if c.worker is not None and not c.worker.done()]
+        if busy:
+            await asyncio.wait(busy, timeout=1.0)
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.close()
@@ -484,7 +489,11 @@ def run(
     use_uvloop: bool = True,
     on_started: Any = None,
 ) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM (blocking), on uvloop when installed."""
+    """Serve ``app`` until SIGINT or SIGTERM (blocking), on uvloop when installed.
+
+    ``on_started(server)`` is called once listening; by default a line saying where it serves
+    is printed.
+    """
     if use_uvloop:
         install_uvloop()
 
@@ -499,6 +508,10 @@ def run(
                 pass
         if on_started is not None:
             on_started(server)
+        else:
+            shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+            shown = f"[{shown}]" if ":" in shown else shown
+            print(f"socketwire listening on http://{shown}:{server.port}/", flush=True)
         await stop.wait()
         await server.close()
 

@@ -118,19 +118,28 @@ def encode_open(info: OpenInfo) -> str:
     )
 
 
+_MAX_TIMER_SECONDS = (2**31 - 1) / 1000
+
+
 def decode_open(payload: str) -> OpenInfo:
     """Decode the payload of an OPEN packet (client side)."""
     data = jsoncodec.loads(payload)
     try:
-        return OpenInfo(
+        info = OpenInfo(
             sid=str(data["sid"]),
             upgrades=tuple(data.get("upgrades") or ()),
             ping_interval=float(data["pingInterval"]) / 1000,
             ping_timeout=float(data["pingTimeout"]) / 1000,
             max_payload=int(data.get("maxPayload") or 1_000_000),
         )
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
+        # OverflowError: float() of an int beyond a double, int() of an infinite float
         raise RemoteProtocolError("invalid OPEN packet") from None
+    for seconds in (info.ping_interval, info.ping_timeout):
+        # a JS timer holds at most 2**31 - 1 ms; NaN fails both comparisons
+        if not 0 <= seconds <= _MAX_TIMER_SECONDS:
+            raise RemoteProtocolError("invalid OPEN packet")
+    return info
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,8 +98,13 @@ def _finite_float(text: str) -> float:
 
 
 def _int_like_orjson(text: str) -> int | float:
-    number = int(text)
-    return number if -(2**63) <= number < 2**64 else float(number)
+    number = int(text)  # ValueError past sys.get_int_max_str_digits()
+    if -(2**63) <= number < 2**64:
+        return number
+    try:
+        return float(number)
+    except OverflowError:  # beyond a double: orjson refuses it ("number is infinity")
+        raise ValueError("number out of range") from None
 
 
 def _loads_with_surrogates(text: str | bytes) -> Any:
@@ -126,7 +131,7 @@ def loads(text: str | bytes) -> Any:
         pass
     try:
         return _loads_with_surrogates(text)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError included
+    except (ValueError, RecursionError, OverflowError):  # JSONDecodeError, UnicodeDecodeError
         raise RemoteProtocolError("invalid JSON payload") from None
 
 

@@ -224,7 +224,7 @@ class ServerConnection:
             for hook in self.server.hooks.connection:
                 hook(socket)
         for handler in list(nsp._events.get("connection")):
-            call_handler(handler, (socket,))
+            call_handler(handler, (socket,), event="connection")
 
     def _connect_error(self, name: str, message: str, data: Any) -> None:
         payload: dict[str, Any] = {"message": message}

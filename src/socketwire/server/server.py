@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
@@ -12,6 +13,7 @@ from ..engine.http import HttpRequest, HttpResponse
 from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAcceptance
 from ..engine.session import EngineSession
 from ..engine.static import StaticFiles
+from ..handlers import spawn
 from ..protocol.reasons import Reason
 from .broadcast import BroadcastOperator
 from .connection import ServerConnection
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ..hosting.asgi import ASGIApp, ASGICallable
+    from .remote import RemoteSocket
+    from .socket import Socket
 
 __all__ = ["Server"]
 
@@ -43,8 +47,9 @@ class Server:
     ``ping_timeout`` (20), ``max_http_buffer_size`` (1e6 bytes), ``transports``
     (polling and websocket), ``allow_upgrades`` (True), ``upgrade_timeout`` (10),
     ``connect_timeout`` (45), ``cors_allowed_origins`` (None: no CORS headers),
-    ``cors_credentials``, ``allow_request`` (a hook refusing requests with 403), ``cookie``
-    (sticky-session cookie), ``serve_client`` (True: the browser client at
+    ``cors_credentials`` (refused with ``"*"``: list the origins), ``allow_request`` (a hook
+    refusing requests with 403), ``cookie`` (sticky-session cookie), ``serve_client`` (True:
+    the browser client at
     ``/socket.io/socketwire.js`` and ``socketwire.esm.js``), ``adapter`` (a factory taking a
     namespace; the in-memory adapter by default), ``max_attachments`` (10),
     ``max_buffered_bytes`` (16 MiB of unsent data before a client is dropped),
@@ -110,6 +115,8 @@ class Server:
         self.hooks = ServerHooks()
         self.static_routes: dict[str, str | os.PathLike[str]] = {}
         self._static: tuple[tuple[tuple[str, Any], ...], StaticFiles] | None = None
+        self._started = False
+        self._adapter_inits: set[asyncio.Task[None]] = set()
         self.sockets = self.of("/")
 
     # ------------------------------------------------------------ namespaces
@@ -123,9 +130,7 @@ class Server:
             nsp = self.namespaces.get(name)
             if nsp is None:
                 nsp = self.namespaces[name] = Namespace(self, name)
-                if self.hooks.new_namespace:
-                    for hook in self.hooks.new_namespace:
-                        hook(nsp)
+                self._namespace_created(nsp)
             return nsp
         parent = ParentNamespace(self, name)
         self._parents.append(parent)
@@ -138,11 +143,18 @@ class Server:
         for parent in self._parents:
             if parent.matches(name, auth):
                 child = self.namespaces[name] = parent.create_child(name)
-                if self.hooks.new_namespace:
-                    for hook in self.hooks.new_namespace:
-                        hook(child)
+                self._namespace_created(child)
                 return child
         return None
+
+    def _namespace_created(self, nsp: Namespace) -> None:
+        if self._started:  # created after start: its adapter starts in the background
+            task = spawn(nsp.adapter.init())
+            self._adapter_inits.add(task)
+            task.add_done_callback(self._adapter_inits.discard)
+        if self.hooks.new_namespace:
+            for hook in self.hooks.new_namespace:
+                hook(nsp)
 
     # ------------------------------------------------------------ main namespace
 
@@ -194,8 +206,8 @@ class Server:
         """Accepted for compatibility."""
         return self.sockets.compress(value)
 
-    async def fetch_sockets(self) -> list[Any]:
-        """Every socket of the main namespace."""
+    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
+        """Every socket of the main namespace, across the cluster with a cluster adapter."""
         return await self.sockets.fetch_sockets()
 
     def sockets_join(self, room: str | Iterable[str]) -> None:
@@ -211,8 +223,15 @@ class Server:
         self.sockets.disconnect_sockets(close)
 
     def server_side_emit(self, event: str, *args: Any) -> None:
-        """Emit to the other servers of the cluster."""
+        """Emit to the other servers of the cluster: their ``@io.on(event)`` handlers get
+        ``args``."""
         self.sockets.server_side_emit(event, *args)
+
+    async def server_side_emit_with_ack(self, event: str, *args: Any) -> list[Any]:
+        """Emit to the other servers and return their handlers' answers, one per server
+        (5 seconds at most: ``io.timeout(s).server_side_emit_with_ack(...)`` to choose);
+        raises :class:`~socketwire.ClusterTimeout` with the answers that came."""
+        return await self.sockets.server_side_emit_with_ack(event, *args)
 
     # --------------------------------------------------------------- engine
 
@@ -238,7 +257,8 @@ class Server:
 
                 body = browser_client_source(kind)
                 headers = [("Content-Type", "application/javascript; charset=utf-8"),
-                           ("Content-Length", str(len(body))), ("Cache-Control", "no-cache")]
+                           ("Content-Length", str(len(body))), ("Cache-Control", "no-cache"),
+                           *self.engine.cors_headers(request)]  # a cross-origin import
                 return HttpResponse(200, headers, b"" if request.method == "HEAD" else body)
         return await self.engine.handle_http(request)
 
@@ -259,14 +279,31 @@ class Server:
             cached = self._static = (key, StaticFiles(routes))
         return cached[1].lookup(method, path)
 
+    async def startup(self) -> None:
+        """Start the adapter of every namespace (``await adapter.init()``); namespaces
+        created later start theirs when created. Both hosts and the ``TestClient`` call it;
+        calling it again does nothing until :meth:`shutdown`."""
+        if self._started:
+            return
+        self._started = True
+        try:
+            for nsp in list(self.namespaces.values()):
+                await nsp.adapter.init()
+        except BaseException:
+            self._started = False
+            raise
+
     async def shutdown(self) -> None:
         """Close every connection ("server shutting down") and stop the adapters."""
+        self._started = False
         for hook in list(self.hooks.shutdown):
             hook()
         for nsp in list(self.namespaces.values()):
             for socket in list(nsp.sockets.values()):
                 socket._on_close(Reason.SERVER_SHUTTING_DOWN)  # no DISCONNECT: clients retry
         await self.engine.close_all("forced server close")
+        if self._adapter_inits:
+            await asyncio.gather(*self._adapter_inits, return_exceptions=True)
         for nsp in list(self.namespaces.values()):
             await nsp.adapter.close()
 

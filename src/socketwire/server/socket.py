@@ -60,6 +60,32 @@ class Handshake:
         """When the connection was made, as a readable date string."""
         return time.strftime("%a %b %d %Y %H:%M:%S GMT", time.gmtime(self.issued / 1000))
 
+    @classmethod
+    def from_details(cls, details: Any) -> Handshake:
+        """A handshake from Node's handshake object, as cluster adapters carry it (fields
+        of the wrong type are replaced by empty values)."""
+        d = details if isinstance(details, dict) else {}
+
+        def text(key: str) -> str:
+            value = d.get(key)
+            return value if isinstance(value, str) else ""
+
+        def mapping(key: str) -> dict[str, Any]:
+            value = d.get(key)
+            return dict(value) if isinstance(value, dict) else {}
+
+        issued = d.get("issued")
+        return cls(
+            headers=mapping("headers"),
+            query=mapping("query"),
+            auth=mapping("auth"),
+            address=text("address"),
+            secure=d.get("secure") is True,
+            url=text("url"),
+            issued=int(issued) if isinstance(issued, (int, float)) else 0,
+            xdomain=d.get("xdomain") is True,
+        )
+
 
 class _AckEntry:
     __slots__ = ("callback", "timer")
@@ -184,9 +210,9 @@ class Socket(Listeners):
         if callback is not None:
             ack_id = self.nsp.next_ack_id()
             if timeout is None:
-                self._expect_ack(ack_id, lambda answer: callback(*(answer or ())))
+                self.register_ack(ack_id, lambda answer: callback(*(answer or ())))
             else:
-                self._expect_ack(ack_id, _timeout_callback(callback), timeout)
+                self.register_ack(ack_id, _timeout_callback(callback), timeout)
         data = [event, *args]
         if has_binary(args):
             parts = encode_packet(SioPacket(SioType.EVENT, self.nsp.name, data, ack_id))
@@ -240,8 +266,15 @@ class Socket(Listeners):
 
     # ---------------------------------------------------------------- acks
 
-    def _expect_ack(self, ack_id: int, callback: Callable[[list[Any] | None], None],
-                    timeout: float | None = None) -> None:
+    def register_ack(self, ack_id: int, callback: Callable[[list[Any] | None], None],
+                     timeout: float | None = None) -> None:
+        """Expect the client's ACK for packet ``ack_id`` (adapters call it for the local
+        recipients of a broadcast with acknowledgement, before writing the packet).
+
+        ``callback`` gets the ACK's arguments; with ``timeout`` (seconds) it gets ``None``
+        when no answer came in time. When the socket disconnects an entry without timeout
+        is dropped uncalled, one with a timeout is called with an empty list.
+        """
         timer = None
         if timeout is not None:
             timer = asyncio.get_running_loop().call_later(timeout, self._ack_timed_out, ack_id)
@@ -341,10 +374,10 @@ class Socket(Listeners):
             if h.once:
                 self._events.remove(event, h.fn)
             if ack_id is None:
-                task = call_handler(h, args)
+                task = call_handler(h, args, None, None, event)
             else:
                 sender = AckSender(self._send_ack, ack_id)
-                task = call_handler(h, args, sender.from_result, sender)
+                task = call_handler(h, args, sender.from_result, sender, event)
                 ack_id = None  # only the first handler answers
             if task is not None:
                 self.client.track(task)
