@@ -94,6 +94,14 @@ def scenario_app() -> socketwire.Server:
             def server_disconnect() -> None:
                 socket.disconnect()
 
+            @socket.on("flaky")
+            def flaky(key: str, *, ack: Any) -> None:
+                # answers only from the second copy of an emit on (tests of retries)
+                copies = records.setdefault(f"{nsp.name} flaky {key}", [])
+                copies.append(key)
+                if len(copies) >= 2:
+                    ack(len(copies))
+
     setup(io.of("/"))
     setup(io.of("/custom"))
     return io

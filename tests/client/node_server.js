@@ -70,6 +70,14 @@ function setup(nsp) {
 
     socket.on("server-disconnect", () => socket.disconnect());
 
+    // answers only from the second copy of an emit on (tests of retries)
+    socket.on("flaky", (key, cb) => {
+      const k = nsp.name + " flaky " + key;
+      if (!records.has(k)) records.set(k, []);
+      records.get(k).push(key);
+      if (records.get(k).length >= 2) cb(records.get(k).length);
+    });
+
     // "ignored" has no handler: an ack asked for it never comes
   });
 }

@@ -31,11 +31,14 @@ log = logging.getLogger("socketwire.client")
 class _PendingAck:
     """A callback waiting for the server's ACK."""
 
-    __slots__ = ("callback", "timer", "with_error")
+    __slots__ = ("callback", "event", "timeout", "timer", "with_error")
 
-    def __init__(self, callback: Callable[..., Any], with_error: bool) -> None:
+    def __init__(self, callback: Callable[..., Any], with_error: bool, event: str = "",
+                 timeout: float | None = None) -> None:
         self.callback = callback
         self.with_error = with_error  # called as callback(err, *args) rather than (*args)
+        self.event = event
+        self.timeout = timeout
         self.timer: asyncio.TimerHandle | None = None
 
     def answer(self, args: list[Any]) -> None:
@@ -51,6 +54,21 @@ class _PendingAck:
             self.timer.cancel()
         if self.with_error:
             self.callback(error)
+
+
+class _Queued:
+    """An emit with ``retries``: sent, then sent again until the server acknowledges it."""
+
+    __slots__ = ("args", "callback", "event", "pending", "timeout", "tries")
+
+    def __init__(self, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None,
+                 timeout: float | None) -> None:
+        self.event = event
+        self.args = args
+        self.callback = callback  # callback(err, *answer)
+        self.timeout = timeout
+        self.pending = False
+        self.tries = 0
 
 
 def _retrieve(fut: asyncio.Future[Any]) -> None:
@@ -84,6 +102,7 @@ class ClientSocket(Listeners):
         self._acks: dict[int, _PendingAck] = {}
         self._next_ack = 0
         self._send_buffer: deque[tuple[list[str | bytes], int | None]] = deque()
+        self._queue: deque[_Queued] = deque()  # emits with retries, one in flight at a time
         self._receive_buffer: list[SioPacket] = []  # events that came before the CONNECT reply
         self._waiters: list[asyncio.Future[None]] = []
         self.recovered = False
@@ -149,14 +168,21 @@ class ClientSocket(Listeners):
         *,
         with_error: bool = False,
         volatile: bool = False,
+        from_queue: bool = False,
     ) -> None:
+        client = self.client
+        if client.retries and not from_queue and not volatile:
+            self._enqueue(event, args, callback, timeout)
+            return
+        if callback is not None and timeout is None and client.ack_timeout is not None:
+            timeout = client.ack_timeout  # as socket.io-client's ackTimeout: (err, *answer)
         for h in list(self._any_outgoing):
             call_handler(h, (event, *args))
         ack_id: int | None = None
         if callback is not None:
             ack_id = self._next_ack
             self._next_ack += 1
-            entry = _PendingAck(callback, with_error or timeout is not None)
+            entry = _PendingAck(callback, with_error or timeout is not None, event, timeout)
             if timeout is not None:
                 entry.timer = asyncio.get_running_loop().call_later(
                     timeout, self._ack_timed_out, ack_id
@@ -178,7 +204,44 @@ class ClientSocket(Listeners):
             if buffered_id == ack_id:  # never sent: it will not be sent late either
                 del self._send_buffer[i]
                 break
-        _guard(entry.fail, AckTimeout("operation has timed out"))
+        _guard(entry.fail, AckTimeout(
+            f'operation has timed out: no ack for "{entry.event}" within {entry.timeout:g} s',
+            event=entry.event))
+
+    # ----------------------------------------------------------------- retries
+
+    def _enqueue(self, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None,
+                 timeout: float | None) -> None:
+        # as socket.io-client: the callback of an emit with retries is err-first
+        self._queue.append(_Queued(event, args, callback, timeout))
+        self._drain_queue()
+
+    def _drain_queue(self, force: bool = False) -> None:
+        """Send the head of the retry queue, unless it is in flight (``force``: again)."""
+        if not self.connected or not self._queue:
+            return
+        entry = self._queue[0]
+        if entry.pending and not force:
+            return
+        entry.pending = True
+        entry.tries += 1
+
+        def done(err: Exception | None, *answer: Any) -> None:
+            if not self._queue or self._queue[0] is not entry:
+                return
+            if err is None:
+                self._queue.popleft()
+                if entry.callback is not None:
+                    _guard(entry.callback, None, *answer)
+            elif entry.tries > self.client.retries:
+                self._queue.popleft()
+                if entry.callback is not None:
+                    _guard(entry.callback, err)
+            entry.pending = False
+            self._drain_queue()
+
+        self._emit(entry.event, entry.args, done, entry.timeout, with_error=True,
+                   from_queue=True)
 
     # ------------------------------------------------------------- connecting
 
@@ -277,6 +340,7 @@ class ClientSocket(Listeners):
         buffered, self._send_buffer = self._send_buffer, deque()
         for parts, _ in buffered:
             self.client._send(parts)
+        self._drain_queue(force=True)
         self._settle(None)
         self._events.fire("connect")
 
