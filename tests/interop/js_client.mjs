@@ -158,7 +158,9 @@ function emit(cmd) {
         resolve(err ? { err: err.message } : { args: toWire(answer) });
       });
     } else {
-      socket.emit(cmd.event, ...args, (...answer) => resolve({ args: toWire(answer) }));
+      // (with `retries`, the callback is err-first: an Error is reported as {err})
+      socket.emit(cmd.event, ...args, (...answer) => resolve(answer[0] instanceof Error
+        ? { err: answer[0].message } : { args: toWire(answer) }));
     }
   });
 }
