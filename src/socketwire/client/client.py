@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 
 from ..exceptions import ConnectError
 from ..handlers import Listeners
+from ..protocol.parser import Parser, get_parser
 from ..protocol.reasons import Reason
-from ..protocol.sio import SioDecoder
 from .backoff import Backoff
 from .socket import ClientSocket, TimedEmitter, VolatileEmitter
 from .transports import EngineConnection
@@ -50,7 +50,8 @@ class AsyncClient:
     Reconnection options are socket.io-client's, in seconds: ``reconnection`` (True),
     ``reconnection_attempts`` (infinite), ``reconnection_delay`` (1), ``reconnection_delay_max``
     (5) and ``randomization_factor`` (0.5). ``ssl_verify=False`` accepts any TLS certificate;
-    ``max_attachments`` caps the binary attachments of one received packet.
+    ``max_attachments`` caps the binary attachments of one received packet; ``parser``
+    (``"json"``) must match the server's (``"msgpack"`` for socket.io-msgpack-parser).
 
     ``ack_timeout`` (seconds, socket.io-client's ``ackTimeout``) is the default deadline of
     every ack: callbacks then get ``(err, *answer)``. With ``retries`` (socket.io-client's
@@ -79,7 +80,10 @@ class AsyncClient:
         max_attachments: int = 10,
         retries: int = 0,
         ack_timeout: float | None = None,
+        parser: str | Parser = "json",
     ) -> None:
+        #: the wire format, as the server's (``"json"`` or ``"msgpack"``, or a Parser)
+        self.parser: Parser = get_parser(parser)
         self.reconnection = reconnection
         self.retries = max(0, int(retries))
         self.ack_timeout = ack_timeout
@@ -102,7 +106,7 @@ class AsyncClient:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._closers: set[asyncio.Task[None]] = set()
-        self._decoder = SioDecoder(max_attachments)
+        self._decoder = self.parser.decoder(max_attachments)
         #: the main namespace, which methods use when given no ``namespace``
         self.namespace = "/"
         self.socket("/")
@@ -268,7 +272,7 @@ class AsyncClient:
         events = self.io
         try:
             while not self._stopping:
-                self._decoder = SioDecoder(self.max_attachments)
+                self._decoder = self.parser.decoder(self.max_attachments)
                 failed = False
                 try:
                     engine = await self._open_engine()

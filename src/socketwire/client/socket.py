@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import AckTimeout, ConnectError, Disconnected
 from ..handlers import AckSender, Listeners, ack_value, call_handler
 from ..protocol.reasons import Reason
-from ..protocol.sio import SioPacket, SioType, check_event_name, encode_packet
+from ..protocol.sio import SioPacket, SioType, check_event_name
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -188,8 +188,8 @@ class ClientSocket(Listeners):
                     timeout, self._ack_timed_out, ack_id
                 )
             self._acks[ack_id] = entry
-        parts = encode_packet(SioPacket(SioType.EVENT, self.namespace, [event, *args], ack_id))
-        parts[0] = "4" + parts[0]  # type: ignore[operator]
+        parts = client.parser.encode(SioPacket(SioType.EVENT, self.namespace, [event, *args],
+                                               ack_id))
         if self.connected and self.client._send(parts):
             return
         if not volatile:
@@ -276,7 +276,7 @@ class ClientSocket(Listeners):
                 else:
                     fut.set_exception(error)
 
-    async def _connect_packet(self) -> str:
+    async def _connect_packet(self) -> str | bytes:
         """The CONNECT packet, with the auth payload asked for now."""
         source = self.client.auth
         auth: Any = source() if callable(source) else source
@@ -289,8 +289,7 @@ class ClientSocket(Listeners):
             if self._last_offset is not None:
                 session["offset"] = self._last_offset
             auth = {**session, **(auth or {})}
-        packet = SioPacket(SioType.CONNECT, self.namespace, None if auth is None else dict(auth))
-        return "4" + str(encode_packet(packet)[0])
+        return self.client.parser.connect(self.namespace, None if auth is None else dict(auth))
 
     # --------------------------------------------------------------- incoming
 
@@ -374,9 +373,8 @@ class ClientSocket(Listeners):
     def _send_ack(self, ack_id: int, args: list[Any]) -> None:
         if not self.connected:
             return
-        parts = encode_packet(SioPacket(SioType.ACK, self.namespace, args, ack_id))
-        parts[0] = "4" + parts[0]  # type: ignore[operator]
-        self.client._send(parts)
+        self.client._send(self.client.parser.encode(SioPacket(SioType.ACK, self.namespace, args,
+                                                              ack_id)))
 
     # ------------------------------------------------------------- disconnect
 
@@ -397,7 +395,7 @@ class ClientSocket(Listeners):
         """The application disconnects: tell the server, then ``io client disconnect``."""
         self.active = False
         if self.connected:
-            self.client._send(["41" if self.namespace == "/" else f"41{self.namespace},"])
+            self.client._send([self.client.parser.disconnect(self.namespace)])
             self._on_close(Reason.IO_CLIENT_DISCONNECT)
         self._settle(ConnectError("io client disconnect"))
 
