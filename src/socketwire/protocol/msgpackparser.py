@@ -95,7 +95,7 @@ class MsgpackDecoder:
         if isinstance(message, str):
             raise RemoteProtocolError("expected a binary MessagePack message, got text")
         try:
-            obj = self._msgpack.unpackb(message, raw=False)
+            obj = self._msgpack.unpackb(message, raw=False, ext_hook=self._ext)
         except Exception:  # ExtraData, FormatError, StackError, ValueError, ...
             raise RemoteProtocolError("invalid MessagePack payload") from None
         if not isinstance(obj, dict):
@@ -120,6 +120,13 @@ class MsgpackDecoder:
 
     def reset(self) -> None:
         """Nothing to drop."""
+
+    def _ext(self, code: int, data: bytes) -> Any:
+        # notepack.io 2 (under socket.io-msgpack-parser 3) writes JavaScript's undefined as
+        # fixext 1 type 0 (d4 00 00), e.g. a CONNECT without auth: read it as absent (None)
+        if code == 0 and data == b"\x00":
+            return None
+        return self._msgpack.ExtType(code, data)
 
 
 def _valid(kind: SioType, data: Any, present: bool) -> bool:
