@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 from collections import deque
@@ -24,6 +25,32 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGICallable = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+# uvicorn's websockets-sansio protocol (its default since 0.35) logs "ASGI callable returned
+# without completing handshake" at ERROR after every denial response sent through the
+# websocket.http.response extension, which is the ASGI way to refuse an upgrade with a
+# status and body (its wsproto protocol does not; upstream fix pending as uvicorn PR 3138).
+# The record is dropped for the connections socketwire itself refused, and only for them: the
+# flag lives in the connection task's context.
+_REFUSED_UPGRADE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "socketwire_refused_upgrade", default=False
+)
+_SPURIOUS = "ASGI callable returned without completing handshake"
+
+
+class _RefusedUpgradeFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_REFUSED_UPGRADE.get() and record.getMessage().startswith(_SPURIOUS))
+
+
+_FILTER = _RefusedUpgradeFilter()
+
+
+def _install_log_filter() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
 
 
 def _request_from_scope(scope: Scope) -> HttpRequest:
@@ -154,6 +181,7 @@ class ASGIApp:
         self.app: HttpApp = inner() if callable(inner) else app
         self.other_app = other_app
         self.static = StaticFiles(static_files)
+        _install_log_filter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -257,6 +285,7 @@ class ASGIApp:
                 await send({"type": "websocket.http.response.start", "status": outcome.status,
                             "headers": headers})
                 await send({"type": "websocket.http.response.body", "body": outcome.body})
+                _REFUSED_UPGRADE.set(True)
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
