@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from ..engine.http import BodyTooLarge, HttpApp, HttpRequest, HttpResponse, PreparedMessage
 from ..engine.static import StaticFiles
+from ._abort import abort_transport
 
 __all__ = ["ASGIApp", "run_asgi"]
 
@@ -128,6 +129,25 @@ class _Channel:
         self._closing = True
         self._queue.append(code)
         self._wake.set()
+
+    def abort(self) -> None:
+        """Drop the connection and everything queued at once (a slow consumer over the cap).
+
+        ASGI has no abort: the queue is released here, and when the server's ``send`` is a
+        method of its protocol object holding the transport (uvicorn's), that transport is
+        aborted too, since a close frame behind unread data would never leave.
+        """
+        self._closing = True
+        self._queue.clear()
+        self._queued = 0
+        self._idle.set()
+        if not self.writer.done():
+            self.writer.cancel()
+        transport = getattr(getattr(self._send, "__self__", None), "transport", None)
+        if callable(getattr(transport, "abort", None)) and callable(
+            getattr(transport, "get_extra_info", None)
+        ):
+            abort_transport(transport)
 
     def buffered_amount(self) -> int:
         return self._queued

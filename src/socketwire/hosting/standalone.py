@@ -30,6 +30,7 @@ from ..engine.http import (
 )
 from ..engine.static import StaticFiles
 from . import wsframes
+from ._abort import abort_transport
 
 __all__ = ["StandaloneServer", "run", "serve"]
 
@@ -98,6 +99,11 @@ class _WebSocketChannel:
             self._transport.write(wsframes.close_frame(code))
             loop = asyncio.get_running_loop()
             loop.call_later(1.0, self._transport.close)
+
+    def abort(self) -> None:
+        """Drop the connection and its unsent data at once (a slow consumer over the cap)."""
+        self._closing = True
+        abort_transport(self._transport)
 
     def buffered_amount(self) -> int:
         return self._transport.get_write_buffer_size()
