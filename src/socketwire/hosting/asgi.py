@@ -351,7 +351,8 @@ def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any)
 
     On shutdown the sessions are closed first: uvicorn waits for requests in flight before
     its lifespan shutdown, and a pending long-poll would otherwise hold it up to a ping
-    interval.
+    interval. uvicorn's WebSocket limit (``ws_max_size``) is set to the server's
+    ``max_http_buffer_size`` and its own WebSocket pings are off (Engine.IO pings).
     """
     import uvicorn
 
@@ -362,7 +363,14 @@ def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any)
             await asgi.app.shutdown()
             await super().shutdown(sockets=sockets)
 
-    config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=5,
-                            ws_per_message_deflate=False)  # Node's default: no compression
+    config = uvicorn.Config(
+        asgi, host=host, port=port, log_level="warning", lifespan="on",
+        timeout_graceful_shutdown=5,
+        ws_per_message_deflate=False,  # Node's default: no compression
+        # uvicorn reassembles fragmented messages itself: no further than socketwire accepts
+        # (it closes with 1009 past it), instead of its own 16 MiB
+        ws_max_size=asgi.app.max_http_buffer_size,
+        # Engine.IO's heartbeat already checks the peer: no second timer per connection
+        ws_ping_interval=None,
+    )
     _Server(config).run()
