@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything socketwire and its tests need on a fresh Debian machine:
-# Debian packages (chromium) when missing, a .venv with the package and its test
+# Debian packages (chromium, node, redis-server) when missing, a .venv with the package and its test
 # extras, and the npm packages used by the interop tests. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ need_apt=()
 if [ "$mode" = "test" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
+  command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

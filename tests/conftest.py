@@ -6,6 +6,9 @@ import pytest
 
 from servers import HOSTINGS
 
+# real redis-server fixtures (redis_server, redis_cluster) for every test folder
+pytest_plugins = ["redis_support"]
+
 
 @pytest.fixture(params=HOSTINGS)
 def hosting(request: pytest.FixtureRequest) -> str:

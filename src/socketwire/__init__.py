@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .exceptions import (
     AckTimeout,
+    ClusterTimeout,
     ConnectError,
     ConnectionRefused,
     Disconnected,
@@ -22,6 +23,7 @@ from .hosting.asgi import ASGIApp
 from .hosting.standalone import run, serve
 from .server.broadcast import BroadcastAckTimeout, BroadcastOperator
 from .server.namespace import Namespace
+from .server.recovery import ConnectionStateRecovery
 from .server.server import Server
 from .server.socket import Socket
 
@@ -36,8 +38,10 @@ __all__ = [
     "BroadcastAckTimeout",
     "BroadcastOperator",
     "Client",
+    "ClusterTimeout",
     "ConnectError",
     "ConnectionRefused",
+    "ConnectionStateRecovery",
     "Disconnected",
     "HandshakeError",
     "LocalProtocolError",

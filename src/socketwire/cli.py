@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import inspect
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 __all__ = ["main"]
@@ -34,8 +36,24 @@ def _static_mapping(values: list[str]) -> dict[str, str]:
         prefix, sep, folder = value.partition("=")
         if not sep or not prefix.startswith("/") or not folder:
             raise SystemExit(f"socketwire: --static wants PREFIX=FOLDER, got {value!r}")
+        if not os.path.exists(folder):
+            where = os.path.abspath(folder)
+            raise SystemExit(f"socketwire: --static {value}: no such folder or file: {where}")
         mapping[prefix] = folder
     return mapping
+
+
+def _origins(values: list[str]) -> list[str]:
+    """``--cors`` values as the Origin headers browsers send (scheme://host[:port])."""
+    origins = []
+    for value in values:
+        origin = value.rstrip("/")
+        scheme, sep, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+            raise SystemExit(f"socketwire: --cors wants an origin such as "
+                             f"https://admin.socket.io, got {value!r}")
+        origins.append(origin)
+    return origins
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     # (when that module is installed); see _enable_admin.
     chat.add_argument("--admin", metavar="USER:PASSWORD", default=None,
                       help="enable the admin UI with HTTP basic credentials")
+    chat.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
+                      help="allow pages from ORIGIN (e.g. https://admin.socket.io, the hosted "
+                           "admin dashboard), with credentials; repeatable")
 
     serve = commands.add_parser(
         "serve", help="serve a socketwire.Server object from your code",
@@ -77,7 +98,8 @@ def load_target(target: str) -> Any:
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        obj: Any = importlib.import_module(module_name)
+        with _run_ignored(module_name):
+            obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
         raise SystemExit(f"socketwire: cannot import {module_name!r}: {exc}") from exc
     for part in attr_path.split("."):
@@ -86,11 +108,45 @@ def load_target(target: str) -> Any:
         except AttributeError:
             msg = f"socketwire: {module_name!r} has no attribute {attr_path!r}"
             raise SystemExit(msg) from None
-    if not isinstance(obj, Server) and callable(obj):
+    if not isinstance(obj, Server) and callable(obj) and not isinstance(obj, type):
+        try:
+            inspect.signature(obj).bind()
+        except TypeError:
+            raise SystemExit(
+                f"socketwire: {target} is a function that takes arguments; MODULE:ATTR must "
+                "name a socketwire.Server or a function returning one, called with none"
+            ) from None
+        except ValueError:
+            pass  # no signature to check (a builtin): just call it
         obj = obj()
+        if not isinstance(obj, Server):
+            raise SystemExit(f"socketwire: {target}() is not a socketwire.Server "
+                             f"(it returned a {type(obj).__name__})")
     if not isinstance(obj, Server):
-        raise SystemExit(f"socketwire: {target} is not a socketwire.Server")
+        raise SystemExit(f"socketwire: {target} is not a socketwire.Server "
+                         f"(it is a {type(obj).__name__})")
     return obj
+
+
+@contextlib.contextmanager
+def _run_ignored(module_name: str) -> Iterator[None]:
+    """While ``socketwire serve`` imports the user's module, ``socketwire.run()`` called at
+    import (as in a script) is skipped with a note: the command runs the server itself."""
+    import socketwire
+
+    from .hosting import standalone
+
+    def skipped(*args: Any, **kwargs: Any) -> None:
+        print(f"socketwire: {module_name} called socketwire.run() while being imported; "
+              "skipped, since `socketwire serve` runs the server itself (put that call under "
+              "`if __name__ == \"__main__\":`)", file=sys.stderr, flush=True)
+
+    saved = socketwire.run, standalone.run
+    socketwire.run = standalone.run = skipped
+    try:
+        yield
+    finally:
+        socketwire.run, standalone.run = saved
 
 
 def _enable_admin(io: Any, credentials: str) -> None:
@@ -116,7 +172,11 @@ def run_chat(args: argparse.Namespace) -> int:
     from .chat import STATIC_DIR, create_server
     from .hosting.standalone import run
 
-    io = create_server()
+    options: dict[str, Any] = {}
+    if args.cors:
+        # the official admin dashboard sends credentials: they must be allowed explicitly
+        options.update(cors_allowed_origins=_origins(args.cors), cors_credentials=True)
+    io = create_server(**options)
     if args.admin is not None:
         _enable_admin(io, args.admin)
     run(io, args.host, args.port, static_files={"/": str(STATIC_DIR)},

@@ -13,6 +13,9 @@
     │                                 with ``message`` and ``data`` on the client side
     ├── ConnectError                  client side: a namespace connection was refused
     ├── AckTimeout                    an acknowledgement did not arrive in time
+    │   └── ClusterTimeout            a cluster request (fetch_sockets,
+    │                                 server_side_emit_with_ack...) was not answered by
+    │                                 every server in time; ``responses`` holds what came
     └── Disconnected                  the socket is not connected (or got disconnected while
                                       waiting for something)
 """
@@ -23,6 +26,7 @@ from typing import Any
 
 __all__ = [
     "AckTimeout",
+    "ClusterTimeout",
     "ConnectError",
     "ConnectionRefused",
     "Disconnected",
@@ -98,6 +102,21 @@ class ConnectError(SocketwireError):
 
 class AckTimeout(SocketwireError):
     """An acknowledgement did not arrive before the timeout."""
+
+
+class ClusterTimeout(AckTimeout):
+    """Some servers of the cluster did not answer a request in time.
+
+    The message is Node's (``timeout reached: only 1 responses received out of 2``);
+    ``responses`` holds the answers that came, ``received`` and ``expected`` count servers.
+    """
+
+    def __init__(self, message: str, responses: list[Any] | None = None,
+                 received: int = 0, expected: int = 0) -> None:
+        super().__init__(message)
+        self.responses: list[Any] = list(responses or [])
+        self.received = received
+        self.expected = expected
 
 
 class Disconnected(SocketwireError):

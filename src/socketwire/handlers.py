@@ -102,11 +102,21 @@ def _task_done(task: asyncio.Task[Any]) -> None:
         log.error("error in handler", exc_info=exc)
 
 
+def _failed(handler: Handler, event: str | None, what: str = "error in handler") -> None:
+    """Log the exception being handled, naming the event and the handler."""
+    name = getattr(handler.fn, "__qualname__", None) or repr(handler.fn)
+    if event is None:
+        log.exception("%s %s", what, name)
+    else:
+        log.exception("%s %s of event %r", what, name, event)
+
+
 def call_handler(
     handler: Handler,
     args: tuple[Any, ...] | list[Any],
     on_result: Callable[[Any], None] | None = None,
     ack: Callable[..., None] | None = None,
+    event: str | None = None,
 ) -> asyncio.Task[Any] | None:
     """Call ``handler`` with ``args``; ``on_result`` gets its return value (awaited if needed).
 
@@ -114,6 +124,9 @@ def call_handler(
 
     With ``ack`` given and a handler declaring a keyword-only ``ack`` parameter, the handler
     answers by calling ``ack(...)`` itself and its return value is ignored.
+
+    A handler that raises, or whose return value ``on_result`` cannot send (not encodable),
+    is logged with ``event``'s name; the caller (and the connection) carries on.
     """
     n = len(args)
     max_args = handler.max_args
@@ -126,12 +139,15 @@ def call_handler(
         else:
             result = handler.fn(*args)
     except Exception:
-        log.exception("error in handler %r", handler.fn)
+        _failed(handler, event)
         return None
     if type(result) not in _PLAIN and inspect.isawaitable(result):
-        return spawn(_finish(result, on_result))
+        return spawn(_finish(result, on_result, handler, event))
     if on_result is not None:
-        on_result(result)
+        try:
+            on_result(result)
+        except Exception:
+            _failed(handler, event, "cannot send the return value of handler")
     return None
 
 
@@ -143,14 +159,18 @@ def _no_ack(*args: Any) -> None:
     return None
 
 
-async def _finish(awaitable: Any, on_result: Callable[[Any], None] | None) -> None:
+async def _finish(awaitable: Any, on_result: Callable[[Any], None] | None,
+                  handler: Handler, event: str | None) -> None:
     try:
         result = await awaitable
     except Exception:
-        log.exception("error in handler")
+        _failed(handler, event)
         return
     if on_result is not None:
-        on_result(result)
+        try:
+            on_result(result)
+        except Exception:
+            _failed(handler, event, "cannot send the return value of handler")
 
 
 def ack_args(result: Any) -> list[Any]:
@@ -209,7 +229,7 @@ class Emitter:
         for h in list(handlers):
             if h.once:
                 self.remove(event, h.fn)
-            call_handler(h, args)
+            call_handler(h, args, event=event)
 
 
 class Listeners:

@@ -227,6 +227,7 @@ class TestClient(AsyncClient):
         )
 
     async def _open_engine(self) -> EngineConnection:
+        await self.server.startup()  # what a host does first: the adapters start
         query = {**self.query, "EIO": "4", "transport": "websocket"}
         headers = {k.lower(): v for k, v in self.headers.items()}
         headers.setdefault("host", "testserver")

@@ -151,3 +151,101 @@ def test_chat_admin_option_is_checked() -> None:
                           capture_output=True, timeout=60)
     assert done.returncode != 0
     assert "USER:PASSWORD" in done.stderr.decode()
+
+
+APP_WITH_FUNCTION = APP + """
+def handler(socket):
+    pass
+"""
+
+
+def test_serve_command_rejects_a_function_taking_arguments(tmp_path: Path) -> None:
+    (tmp_path / "myapp.py").write_text(textwrap.dedent(APP_WITH_FUNCTION))
+    done = subprocess.run(command("serve", "myapp:handler", "--port", "0"), cwd=tmp_path,
+                          capture_output=True, timeout=60)
+    err = done.stderr.decode()
+    assert done.returncode != 0
+    assert "myapp:handler is a function that takes arguments" in err
+    assert "Traceback" not in err
+
+
+def test_serve_command_refuses_a_missing_static_folder(tmp_path: Path) -> None:
+    (tmp_path / "myapp.py").write_text(textwrap.dedent(APP))
+    done = subprocess.run(command("serve", "myapp:io", "--port", "0", "--static",
+                                  "/=missing-folder"),
+                          cwd=tmp_path, capture_output=True, timeout=60)
+    err = done.stderr.decode()
+    assert done.returncode != 0
+    assert "--static /=missing-folder: no such folder or file" in err
+    assert str(tmp_path / "missing-folder") in err
+
+
+SCRIPT_CALLING_RUN = """
+import socketwire
+
+io = socketwire.Server()
+
+@io.on("connection")
+def connection(socket):
+    socket.on("echo", lambda data: {{"echo": data}})
+
+socketwire.run(io, port={port})   # at import, as a script would
+"""
+
+
+async def test_run_prints_where_it_serves(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / "server.py").write_text(SCRIPT_CALLING_RUN.format(port=port))
+    with started([sys.executable, "server.py"], cwd=tmp_path) as (proc, url):
+        assert url == f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=url, timeout=20) as http:
+            assert (await http.get("/socket.io/socketwire.js")).status_code == 200
+        assert stop(proc) == 0
+
+
+async def test_serve_command_skips_run_called_at_import(tmp_path: Path) -> None:
+    script_port, port = free_port(), free_port()
+    (tmp_path / "server.py").write_text(SCRIPT_CALLING_RUN.format(port=script_port))
+    argv = command("serve", "server:io", "--port", str(port))
+    with started(argv, cwd=tmp_path) as (proc, url):
+        assert url == f"http://127.0.0.1:{port}"  # the port asked for, not the script's
+        sio = socketio.AsyncClient(reconnection=False)
+        await sio.connect(url, wait_timeout=20)
+        try:
+            assert await sio.call("echo", "hi", timeout=20) == {"echo": "hi"}
+        finally:
+            await sio.disconnect()
+        async with httpx.AsyncClient(timeout=5) as http:
+            with pytest.raises(httpx.ConnectError):
+                await http.get(f"http://127.0.0.1:{script_port}/socket.io/socketwire.js")
+        assert stop(proc) == 0
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        assert "server called socketwire.run() while being imported; skipped" in err
+        assert 'if __name__ == "__main__":' in err
+
+
+@pytest.mark.parametrize("origin", ["admin.socket.io", "https://admin.socket.io/path"])
+def test_chat_cors_option_is_checked(origin: str) -> None:
+    done = subprocess.run(command("chat", "--port", "0", "--cors", origin),
+                          capture_output=True, timeout=60)
+    assert done.returncode != 0
+    assert "--cors wants an origin" in done.stderr.decode()
+
+
+async def test_chat_cors_option_allows_origins_with_credentials() -> None:
+    port = free_port()
+    argv = command("chat", "--port", str(port), "--cors", "https://admin.socket.io/",
+                   "--cors", "http://127.0.0.1:9")
+    with started(argv) as (proc, url):
+        async with httpx.AsyncClient(base_url=url, timeout=20) as http:
+            handshake = {"EIO": "4", "transport": "polling"}
+            for origin in ("https://admin.socket.io", "http://127.0.0.1:9"):
+                got = await http.get("/socket.io/", params=handshake, headers={"Origin": origin})
+                assert got.status_code == 200
+                assert got.headers["access-control-allow-origin"] == origin
+                assert got.headers["access-control-allow-credentials"] == "true"
+            refused = await http.get("/socket.io/", params=handshake,
+                                     headers={"Origin": "http://evil.example"})
+            assert refused.status_code == 403
+        assert stop(proc) == 0

@@ -10,6 +10,9 @@
 //   connect   {c, url, nsp="/", opts={}, share=null, answers={}}  open client socket C
 //             (`share`: another client's name; the new socket uses that client's Manager, i.e.
 //             the same Engine.IO connection). Replies after the first connect/connect_error.
+//             `early` {event, args, timeout}: emitted with that ack timeout (ms) right after
+//             io(), before the connection is up; its outcome is reported as kind "early_ack"
+//             {args} or {err}.
 //   emit      {c, event, args=[], ack=false, timeout=null, volatile=false}
 //             with `ack`, replies once the server answered: {args} or {err: message}.
 //   answers   {c, answers}   how C answers server emits that want an ack, per event:
@@ -18,6 +21,8 @@
 //   disconnect {c}           socket.disconnect()
 //   close_transport {c}      close the Engine.IO connection under C (no DISCONNECT packet)
 //   reset     {}             disconnect and forget every client
+//   stream    {c, event, count, every_ms=1}  emit event with [i] for i in 0..count-1, one
+//             every every_ms (the first at once); replies once all were emitted.
 // Reported kinds: connect {id, transport, recovered}, connect_error {message, data},
 // disconnect {reason, description}, event {event, args, acked}, upgrade {transport},
 // reconnect {attempt}, reconnect_attempt {attempt}.
@@ -102,6 +107,12 @@ function openClient(cmd) {
   }
   const entry = { socket, answers: cmd.answers ?? {} };
   clients.set(name, entry);
+  if (cmd.early) {
+    const early = cmd.early;
+    socket.timeout(early.timeout).emit(early.event, ...fromWire(early.args ?? []), (err, ...answer) => {
+      send({ c: name, kind: "early_ack", ...(err ? { err: err.message } : { args: toWire(answer) }) });
+    });
+  }
   return new Promise((resolve) => {
     let first = true;
     socket.on("connect", () => {
@@ -163,8 +174,23 @@ function state(cmd) {
   };
 }
 
+function stream(cmd) {
+  const { socket } = clientOf(cmd.c);
+  return new Promise((resolve) => {
+    let i = 0;
+    const next = () => {
+      socket.emit(cmd.event, i);
+      i += 1;
+      if (i >= cmd.count) resolve({});
+      else setTimeout(next, cmd.every_ms ?? 1);
+    };
+    next();
+  });
+}
+
 const ops = {
   connect: openClient,
+  stream,
   emit,
   state,
   answers(cmd) {

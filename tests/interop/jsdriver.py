@@ -145,12 +145,15 @@ class JsDriver:
 
     async def connect(self, c: str, url: str, transport: str = "upgrade", nsp: str = "/",
                       share: str | None = None, answers: dict[str, Any] | None = None,
-                      **opts: Any) -> dict[str, Any]:
+                      early: dict[str, Any] | None = None, **opts: Any) -> dict[str, Any]:
         """Open client socket ``c``; returns ``{connected, id, transport...}`` or the
-        ``connect_error`` (``{connected: False, message, data}``)."""
+        ``connect_error`` (``{connected: False, message, data}``). ``early``
+        (``{event, args, timeout}``) is emitted with that ack timeout (ms) before the
+        connection is up; its outcome is reported as kind ``early_ack``."""
         options = {**({} if share else TRANSPORT_OPTS[transport]), **opts}
+        extra = {"early": to_wire(early)} if early is not None else {}
         return await self.call("connect", c=c, url=url, nsp=nsp, share=share,
-                               answers=to_wire(answers or {}), opts=to_wire(options))
+                               answers=to_wire(answers or {}), opts=to_wire(options), **extra)
 
     async def emit(self, c: str, event: str, *args: Any) -> None:
         """``socket.emit(event, ...args)`` on client ``c``."""

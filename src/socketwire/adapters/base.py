@@ -7,16 +7,30 @@ adapter (Redis, ...) overrides the operations that must reach other servers and 
 local ones for this server; every operation that may cross the network is ``async`` or
 reports through callbacks, so it fits without changing the server.
 
+Two entry points go the other way, from an adapter into the server: a server-side emit
+received from another server goes to :meth:`Namespace.on_server_side_emit
+<socketwire.server.namespace.Namespace.on_server_side_emit>`, and a local recipient of a
+broadcast with acknowledgement is told to expect the answer with
+:meth:`Socket.register_ack <socketwire.server.socket.Socket.register_ack>`. The server calls
+:meth:`Adapter.init` for each namespace when it starts (or when the namespace is created
+later) and :meth:`Adapter.close` when it shuts down.
+
 Room events are announced to listeners registered with :meth:`Adapter.on`:
 ``create-room`` (room), ``delete-room`` (room), ``join-room`` (room, sid),
 ``leave-room`` (room, sid).
+
+Connection state recovery stores sessions through :meth:`Adapter.persist_session` and
+:meth:`Adapter.restore_session` (Node's ``persistSession`` / ``restoreSession``). The base
+adapter stores nothing; an adapter that implements them (the in-memory
+``SessionAwareAdapter``, the Redis streams adapter) also appends an offset to the packets its
+``broadcast`` stores, when ``nsp.server.connection_state_recovery`` is set.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from ..protocol.sio import SioPacket
 
@@ -24,7 +38,15 @@ if TYPE_CHECKING:
     from ..server.namespace import Namespace
     from ..server.socket import Socket
 
-__all__ = ["Adapter", "BroadcastFlags", "BroadcastOptions"]
+__all__ = [
+    "Adapter",
+    "BroadcastFlags",
+    "BroadcastOptions",
+    "PersistedSession",
+    "RestoredSession",
+    "SocketDetails",
+    "socket_details",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +57,7 @@ class BroadcastFlags:
     local: bool = False
     timeout: float | None = None
     compress: bool = True
+    expect_single_response: bool = False  # RemoteSocket.emit with an ack: one answer, not a list
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +68,61 @@ class BroadcastOptions:
     rooms: frozenset[str] = frozenset()
     except_rooms: frozenset[str] = frozenset()
     flags: BroadcastFlags = field(default_factory=BroadcastFlags)
+
+
+@dataclass(slots=True)
+class PersistedSession:
+    """What connection state recovery keeps of a socket that dropped (Node's
+    ``SessionToPersist``): its id, private session id, rooms and ``socket.data``."""
+
+    sid: str
+    pid: str
+    rooms: list[str]
+    data: Any
+
+
+@dataclass(slots=True)
+class RestoredSession(PersistedSession):
+    """A session found again (Node's ``Session``), with the packets the socket missed.
+
+    Each of ``missed_packets`` is the data array of an EVENT, offset last:
+    ``[event, *args, offset]``, in the order they were broadcast.
+    """
+
+    missed_packets: list[list[Any]]
+
+
+class SocketDetails(TypedDict):
+    """A socket of another server, as a cluster carries it (Node's ``SocketDetails``):
+    ``handshake`` is Node's handshake object (``headers``, ``time``, ``address``,
+    ``xdomain``, ``secure``, ``issued``, ``url``, ``query``, ``auth``)."""
+
+    id: str
+    handshake: dict[str, Any]
+    rooms: list[str]
+    data: Any
+
+
+def socket_details(socket: Socket) -> SocketDetails:
+    """A local socket in the shape cluster adapters send it to other servers (the handshake
+    as Node's, without a ``sessionStore``)."""
+    hs = socket.handshake
+    return {
+        "id": socket.id,
+        "handshake": {
+            "headers": dict(hs.headers),
+            "time": hs.time,
+            "address": hs.address,
+            "xdomain": hs.xdomain,
+            "secure": hs.secure,
+            "issued": hs.issued,
+            "url": hs.url,
+            "query": dict(hs.query),
+            "auth": hs.auth,
+        },
+        "rooms": list(socket.rooms),
+        "data": socket.data,
+    }
 
 
 class Adapter:
@@ -75,10 +153,11 @@ class Adapter:
     # ------------------------------------------------------------------- rooms
 
     async def init(self) -> None:
-        """Start the adapter (subscribe to channels...)."""
+        """Start the adapter (subscribe to channels...). The server awaits it once per
+        namespace when it starts, or runs it when a namespace is created later."""
 
     async def close(self) -> None:
-        """Stop the adapter."""
+        """Stop the adapter (the server is shutting down)."""
 
     def add_all(self, sid: str, rooms: Iterable[str]) -> None:
         """Put socket ``sid`` in ``rooms``."""
@@ -182,8 +261,10 @@ class Adapter:
 
     # ------------------------------------------------------------ cluster-wide
 
-    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Any]:
-        """The targeted sockets (``Socket`` for local ones, remote descriptions otherwise)."""
+    async def fetch_sockets(self, opts: BroadcastOptions) -> list[Socket | SocketDetails]:
+        """The targeted sockets: ``Socket`` for this server's, :class:`SocketDetails` for
+        other servers' (a cluster adapter raises :class:`~socketwire.ClusterTimeout` when
+        some server does not answer in time)."""
         return list(self.local_sockets(opts))
 
     def add_sockets(self, opts: BroadcastOptions, rooms: Iterable[str]) -> None:
@@ -205,11 +286,19 @@ class Adapter:
             socket.disconnect(close)
 
     def server_side_emit(self, args: list[Any]) -> None:
-        """Send an event to the other servers of the cluster (none for a single server)."""
+        """Send ``[event, *args]`` to the other servers of the cluster (none for a single
+        server); each calls its namespace's ``on_server_side_emit``."""
 
     async def server_side_emit_with_ack(self, args: list[Any], timeout: float) -> list[Any]:
-        """Send an event to the other servers and gather their answers."""
+        """Send ``[event, *args]`` to the other servers and return their answers, one per
+        server; raises :class:`~socketwire.ClusterTimeout` (with the answers that came) when
+        some do not answer within ``timeout`` seconds."""
         return []
+
+    async def all_rooms(self) -> set[str]:
+        """Every room of the namespace (across the cluster with a cluster adapter that
+        supports it), socket-id rooms included, as Node's ``allRooms``."""
+        return set(self.rooms)
 
     async def server_count(self) -> int:
         """How many servers share this adapter's channel."""
@@ -218,3 +307,19 @@ class Adapter:
     def known_server_count(self) -> int | None:
         """The server count when known without asking the network (``None`` otherwise)."""
         return 1
+
+    # ---------------------------------------------------- connection state recovery
+
+    async def persist_session(self, session: PersistedSession) -> None:
+        """Keep ``session`` for a while, so that its client can recover it (the base adapter
+        keeps nothing)."""
+
+    async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
+        """The session ``pid`` with every packet broadcast after ``offset`` that its rooms
+        receive, or ``None`` (unknown, expired, or ``offset`` no longer known).
+
+        ``offset`` is the last offset the client saw; ``""`` means it saw none (a socket that
+        was never sent an event): the packets broadcast since the session was persisted.
+        A session is restored at most once.
+        """
+        return None

@@ -271,10 +271,10 @@ class ClientSocket(Listeners):
             if h.once:
                 self._events.remove(event, h.fn)
             if ack_id is None:
-                call_handler(h, args)
+                call_handler(h, args, None, None, event)
             else:
                 sender = AckSender(self._send_ack, ack_id)
-                call_handler(h, args, sender.from_result, sender)
+                call_handler(h, args, sender.from_result, sender, event)
                 ack_id = None  # only the first handler answers
 
     def _send_ack(self, ack_id: int, args: list[Any]) -> None:

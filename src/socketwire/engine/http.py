@@ -126,5 +126,9 @@ class HttpApp(Protocol):
     async def open_websocket(self, request: HttpRequest) -> Any:
         """Accept (a ``WebSocketAcceptance``) or refuse (an ``HttpResponse``) a WebSocket."""
 
+    async def startup(self) -> None:
+        """Get ready to serve (the host is starting): a Socket.IO server starts its
+        adapters."""
+
     async def shutdown(self) -> None:
         """Close every session (the host is stopping)."""

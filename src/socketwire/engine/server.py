@@ -94,6 +94,7 @@ class EngineServer:
         self.volatile_threshold = volatile_threshold
         self.sessions: dict[str, EngineSession] = {}
         self.hooks = EngineHooks()
+        self._refused_origins: set[str] = set()  # logged once each (at most 100 of them)
 
     # -------------------------------------------------------------------- helpers
 
@@ -135,7 +136,12 @@ class EngineServer:
         return out
 
     async def _check_allowed(self, request: HttpRequest) -> None:
-        if not self.origin_allowed(request.headers.get("origin")):
+        origin = request.headers.get("origin")
+        if not self.origin_allowed(origin):
+            if origin not in self._refused_origins and len(self._refused_origins) < 100:
+                self._refused_origins.add(str(origin))
+                log.warning("refused a request from origin %r: not in cors_allowed_origins "
+                            "(logged once per origin)", origin)
             raise HandshakeError(4)
         if self.allow_request is not None:
             try:
@@ -288,7 +294,10 @@ class EngineServer:
         self._start(session)
         return WebSocketSessionHandler(session)
 
-    # ----------------------------------------------------------------- shutdown
+    # ------------------------------------------------------------ lifecycle
+
+    async def startup(self) -> None:
+        """Nothing to prepare: sessions start with their requests."""
 
     async def shutdown(self) -> None:
         """Close every session (the host is stopping)."""

@@ -94,7 +94,7 @@ class EngineSession:
             return False
         if self._ws is not None and not self.upgrading:
             return self._ws.buffered_amount() < self.server.volatile_threshold
-        return self._poll is not None and not self._probed
+        return self._poll is not None  # as Node: a pending GET, upgrade or not
 
     def send(self, packet: str | bytes) -> None:
         """Send one encoded Engine.IO packet (``str`` text, ``bytes`` binary message)."""
@@ -151,8 +151,8 @@ class EngineSession:
     def _after_buffering(self) -> None:
         if self._buffer_size > self.server.max_buffered_bytes:
             self._overflow()
-        elif self._poll is not None and not self._probed and not self._poll.done():
-            self._poll.set_result(None)
+        elif self._poll is not None and not self._poll.done():
+            self._poll.set_result(None)  # during an upgrade too: polling flows until "5"
 
     def _overflow(self) -> None:
         log.info("session %s: outbound buffer over %d bytes, closing", self.sid,
@@ -213,9 +213,9 @@ class EngineSession:
         if self._poll is not None:
             self.close("transport error")  # overlap from client; the first GET gets "1"
             return self.server.error_response(3)
-        if self.upgrading and not self._probed:
+        if self.upgrading and not self._probed and not self._buffer:
             await self._wait_for_probe()
-        if self._probed and self.state is SessionState.OPEN:
+        if self._probed and self.state is SessionState.OPEN and not self._buffer:
             return await self._poll_while_upgrading()
         if self.upgraded:
             await self.flushed()
@@ -233,10 +233,12 @@ class EngineSession:
             finally:
                 if self._poll is fut:
                     self._poll = None
+        return self._take_poll_answer()
+
+    def _take_poll_answer(self) -> HttpResponse:
+        """The answer to a GET: what is buffered (up to ``POLL_BATCH``), or the close."""
         packets = self._buffer
-        if self.state is SessionState.OPEN and self._probed:
-            packets = []  # hold data for the WebSocket being upgraded to
-        elif len(packets) > POLL_BATCH and self.state is SessionState.OPEN:
+        if len(packets) > POLL_BATCH and self.state is SessionState.OPEN:
             # (once closing, everything goes at once: the server may be going away)
             cut = POLL_BATCH
             while cut < len(packets) and isinstance(packets[cut], bytes):
@@ -274,12 +276,13 @@ class EngineSession:
         # frames may still sit in the host's queues): give it up to 100 ms before answering.
         for _ in range(20):
             await asyncio.sleep(0.005)
-            if self._probed or not self.upgrading or self.state is not SessionState.OPEN:
+            if (self._probed or not self.upgrading or self._buffer
+                    or self.state is not SessionState.OPEN):
                 return
 
     async def _poll_while_upgrading(self) -> HttpResponse:
-        # As Node: a GET during the upgrade gets a noop within 100 ms, or 400 if the upgrade
-        # completes meanwhile (polling is over for this session then).
+        # As Node: a GET during the upgrade gets what is sent meanwhile, else a noop within
+        # 100 ms, or 400 if the upgrade completes meanwhile (polling is over for it then).
         fut: asyncio.Future[None] = self._loop.create_future()
         self._poll = fut
         timer = self._loop.call_later(0.1, self._release_poll)
@@ -292,6 +295,8 @@ class EngineSession:
         if self.state is SessionState.CLOSING:
             self._finish()
             return _payload_response([self._close_packet])
+        if self._buffer and not self.upgraded and self.state is SessionState.OPEN:
+            return self._take_poll_answer()
         await self.flushed()
         if self.upgraded or self.state is not SessionState.OPEN:
             return self.server.error_response(3)

@@ -201,6 +201,7 @@ class ASGIApp:
         self.app: HttpApp = inner() if callable(inner) else app
         self.other_app = other_app
         self.static = StaticFiles(static_files)
+        self._started = False
         _install_log_filter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -209,6 +210,9 @@ class ASGIApp:
         if kind == "lifespan":
             await self._lifespan(scope, receive, send)
             return
+        if not self._started:  # a server without lifespan events: start on first use
+            self._started = True
+            await self.app.startup()
         path: str = scope.get("path", "/")
         mine = path.startswith(self.app.path) or path + "/" == self.app.path
         if kind == "http":
@@ -237,16 +241,33 @@ class ASGIApp:
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.other_app is not None:
-            await self.other_app(scope, receive, send)  # it answers lifespan itself
+            async def receive_and_follow() -> Any:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await self._startup()
+                elif message["type"] == "lifespan.shutdown":
+                    await self.app.shutdown()
+                return message
+
+            await self.other_app(scope, receive_and_follow, send)  # it answers lifespan
             return
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    await self._startup()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.app.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _startup(self) -> None:
+        self._started = True
+        await self.app.startup()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = _request_from_scope(scope)

@@ -635,7 +635,8 @@ class StandaloneServer:
         return int(self._servers[0].sockets[0].getsockname()[1])
 
     async def start(self, host: str, port: int, **kwargs: Any) -> None:
-        """Start listening."""
+        """Start the app (a Socket.IO server starts its adapters), then listen."""
+        await self.app.startup()
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: _HttpProtocol(self), host, port,
                                           reuse_address=True, **kwargs)
@@ -708,7 +709,11 @@ def run(
     http_header_timeout: float | None = 60.0,
     http_keepalive_timeout: float | None = 5.0,
 ) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM (blocking), on uvloop when installed."""
+    """Serve ``app`` until SIGINT or SIGTERM (blocking), on uvloop when installed.
+
+    ``on_started(server)`` is called once listening; by default a line saying where it serves
+    is printed.
+    """
     if use_uvloop:
         install_uvloop()
 
@@ -725,6 +730,10 @@ def run(
                 pass
         if on_started is not None:
             on_started(server)
+        else:
+            shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+            shown = f"[{shown}]" if ":" in shown else shown
+            print(f"socketwire listening on http://{shown}:{server.port}/", flush=True)
         await stop.wait()
         await server.close()
 

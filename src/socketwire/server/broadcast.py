@@ -8,14 +8,27 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.base import BroadcastOptions
-from ..exceptions import AckTimeout
+from ..exceptions import AckTimeout, LocalProtocolError
 from ..handlers import ack_value, spawn
 from ..protocol.sio import SioPacket, SioType, check_event_name
 
 if TYPE_CHECKING:
     from .namespace import Namespace
+    from .remote import RemoteSocket
+    from .socket import Socket
 
-__all__ = ["BroadcastAckTimeout", "BroadcastOperator"]
+__all__ = ["DEFAULT_REQUEST_TIMEOUT", "BroadcastAckTimeout", "BroadcastOperator"]
+
+DEFAULT_REQUEST_TIMEOUT = 5.0  # Node's cluster adapters wait 5 s for other servers' answers
+
+# Node's namespace RESERVED_EVENTS: never sent as server-side emits, never fired from one
+SERVER_RESERVED_EVENTS = frozenset({"connect", "connection", "new_namespace"})
+
+
+def check_server_side_event(event: str) -> None:
+    """Raise :class:`LocalProtocolError` for Node's reserved namespace event names."""
+    if event in SERVER_RESERVED_EVENTS:
+        raise LocalProtocolError(f'"{event}" is a reserved event name')
 
 
 class BroadcastAckTimeout(AckTimeout):
@@ -114,13 +127,18 @@ class BroadcastOperator:
         state = {"clients": 0, "servers": 0, "expected_servers": -1, "finished": False}
         timer: asyncio.TimerHandle | None = None
 
+        single = self._opts.flags.expect_single_response
+
         def finish(err: Exception | None) -> None:
             if state["finished"]:
                 return
             state["finished"] = True
             if timer is not None:
                 timer.cancel()
-            callback(err, list(responses))
+            if single:  # RemoteSocket.emit: answers like Socket.emit, one value
+                callback(err, responses[0] if responses and err is None else None)
+            else:
+                callback(err, list(responses))
 
         def check() -> None:
             if (state["expected_servers"] == state["servers"]
@@ -158,14 +176,15 @@ class BroadcastOperator:
 
             spawn(count_servers())
 
-    async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:
-        """Emit and wait for every client's ack; returns the answers.
+    async def emit_with_ack(self, event: str, *args: Any) -> Any:
+        """Emit and wait for every client's ack; returns the answers (the answer, for a
+        ``RemoteSocket``'s operator).
 
         Raises :class:`BroadcastAckTimeout` (with the partial answers) after the timeout.
         """
-        fut: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
-        def done(err: Exception | None, responses: list[Any]) -> None:
+        def done(err: Exception | None, responses: Any) -> None:
             if fut.done():
                 return
             if err is not None:
@@ -178,9 +197,26 @@ class BroadcastOperator:
 
     # --------------------------------------------------------------- utilities
 
-    async def fetch_sockets(self) -> list[Any]:
-        """The targeted sockets (across the cluster with a cluster adapter)."""
-        return await self.nsp.adapter.fetch_sockets(self._opts)
+    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
+        """The targeted sockets: this server's as :class:`Socket`, other servers' (with a
+        cluster adapter) as :class:`RemoteSocket`. Raises
+        :class:`~socketwire.ClusterTimeout` when a server does not answer in time (the
+        ``timeout`` flag, else 5 seconds)."""
+        from .remote import RemoteSocket
+
+        nsp = self.nsp
+        return [RemoteSocket(nsp, s) if isinstance(s, dict) else s
+                for s in await nsp.adapter.fetch_sockets(self._opts)]
+
+    async def server_side_emit_with_ack(self, event: str, *args: Any) -> list[Any]:
+        """Emit ``event`` to the other servers of the cluster and return their answers (one
+        per server) within the ``timeout`` flag (5 seconds by default); raises
+        :class:`~socketwire.ClusterTimeout`, holding the answers that came, after it."""
+        check_server_side_event(event)
+        timeout = self._opts.flags.timeout
+        return await self.nsp.adapter.server_side_emit_with_ack(
+            [event, *args], DEFAULT_REQUEST_TIMEOUT if timeout is None else timeout
+        )
 
     def sockets_join(self, room: str | Iterable[str]) -> None:
         """Make the targeted sockets join ``room``."""

@@ -142,12 +142,44 @@ class ServerConnection:
         if nsp is None:
             self._connect_error(name, "Invalid namespace", None)
             return
+        if self.server.connection_state_recovery is not None and isinstance(auth.get("pid"), str):
+            self._pending[name] = []
+            spawn(self._connect_recovering(nsp, auth))
+            return
         socket = Socket(nsp, self, auth)
         if nsp._middlewares:
             self._pending[name] = []
             spawn(self._connect_with_middlewares(nsp, socket))
         else:
             self._accept(nsp, socket)
+
+    async def _connect_recovering(self, nsp: Namespace, auth: dict[str, Any]) -> None:
+        """A CONNECT with a ``pid``: restore that session if the adapter still has it.
+
+        As Node, with the ``offset`` of the last event the client got; beyond Node, without
+        one (the socket had been sent no event), the session is restored too, with what was
+        broadcast to it since it was persisted.
+        """
+        offset = auth.get("offset")
+        session = None
+        try:
+            session = await nsp.adapter.restore_session(
+                auth["pid"], offset if isinstance(offset, str) else "")
+        except Exception:
+            log.warning("could not restore session for %s", nsp.name, exc_info=True)
+        if self.session.state.value != "open":
+            self._pending.pop(nsp.name, None)
+            return
+        socket = Socket(nsp, self, auth, session)
+        settings = self.server.connection_state_recovery
+        if nsp._middlewares and not (session is not None and settings is not None
+                                     and settings.skip_middlewares):
+            await self._connect_with_middlewares(nsp, socket)
+            return
+        self._accept(nsp, socket)
+        for packet in self._pending.pop(nsp.name, []):
+            if socket.connected:
+                socket._on_packet(packet)
 
     async def _connect_with_middlewares(self, nsp: Namespace, socket: Socket) -> None:
         try:
@@ -157,6 +189,7 @@ class ServerConnection:
                     await result
         except ConnectionRefused as exc:
             self._pending.pop(nsp.name, None)
+            self._refused(socket)
             self._connect_error(nsp.name, exc.message, exc.data)
             return
         except Exception:
@@ -164,15 +197,22 @@ class ServerConnection:
             # ConnectionRefused speaks to it, as Node's next(err))
             log.exception("error in connection middleware of namespace %s", nsp.name)
             self._pending.pop(nsp.name, None)
+            self._refused(socket)
             self._connect_error(nsp.name, MIDDLEWARE_FAILED, None)
             return
         if self.session.state.value != "open":
             self._pending.pop(nsp.name, None)
+            self._refused(socket)
             return
         self._accept(nsp, socket)
         for packet in self._pending.pop(nsp.name, []):
             if socket.connected:
                 socket._on_packet(packet)
+
+    @staticmethod
+    def _refused(socket: Socket) -> None:
+        if socket.recovered:  # it had joined its restored rooms
+            socket.nsp.adapter.delete_all(socket.id)
 
     def _accept(self, nsp: Namespace, socket: Socket) -> None:
         if self._connect_timer is not None:
@@ -181,13 +221,17 @@ class ServerConnection:
         self.sockets[nsp.name] = socket
         nsp._add(socket)
         socket.connected = True
+        for data in socket._missed:  # a recovered socket: what it missed, before the reply
+            socket._send_event(data)
+        socket._missed = []
         prefix = "40" if nsp.name == "/" else "40" + nsp.name + ","
-        self.session.send(prefix + jsoncodec.dumps({"sid": socket.id}))
+        reply = {"sid": socket.id} if socket.pid is None else {"sid": socket.id, "pid": socket.pid}
+        self.session.send(prefix + jsoncodec.dumps(reply))
         if self.server.hooks.connection:
             for hook in self.server.hooks.connection:
                 hook(socket)
         for handler in list(nsp._events.get("connection")):
-            call_handler(handler, (socket,))
+            call_handler(handler, (socket,), event="connection")
 
     def _connect_error(self, name: str, message: str, data: Any) -> None:
         payload: dict[str, Any] = {"message": message}

@@ -7,10 +7,12 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.base import Adapter
-from ..handlers import Emitter, Handler
-from .broadcast import BroadcastOperator
+from ..adapters.memory import InMemoryAdapter
+from ..handlers import Emitter, Handler, call_handler
+from .broadcast import SERVER_RESERVED_EVENTS, BroadcastOperator, check_server_side_event
 
 if TYPE_CHECKING:
+    from .remote import RemoteSocket
     from .server import Server
     from .socket import Socket
 
@@ -22,14 +24,15 @@ NamespaceMatcher = "re.Pattern[str] | Callable[[str, dict[str, Any]], bool]"
 class Namespace:
     """A namespace such as ``/`` or ``/admin``: ``io.of("/admin")``."""
 
-    def __init__(self, server: Server, name: str) -> None:
+    def __init__(self, server: Server, name: str,
+                 adapter: Callable[[Namespace], Adapter] | None = None) -> None:
         self.server = server
         self.name = name
         self.sockets: dict[str, Socket] = {}
         self._events = Emitter()
         self._middlewares: list[Handler] = []
         self._ack_id = 0
-        self.adapter: Adapter = server.adapter_factory(self)
+        self.adapter: Adapter = (adapter or server.adapter_factory)(self)
 
     def __repr__(self) -> str:
         return f"<Namespace {self.name}>"
@@ -44,7 +47,10 @@ class Namespace:
 
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Register a namespace event handler: ``connection`` (alias ``connect``) gets each new
-        socket. Usable as ``@nsp.on("connection")``."""
+        socket; any other event gets the other servers' :meth:`server_side_emit` of that
+        name, as positional arguments, and its return value (awaited if needed), or the
+        value it passes to a keyword-only ``ack`` parameter, answers their
+        :meth:`server_side_emit_with_ack`. Usable as ``@nsp.on("connection")``."""
         if event == "connect":
             event = "connection"
 
@@ -83,7 +89,8 @@ class Namespace:
 
     async def emit_with_ack(self, event: str, *args: Any) -> list[Any]:
         """Emit to every socket and await every ack (set a ``timeout`` first)."""
-        return await self._operator().emit_with_ack(event, *args)
+        responses: list[Any] = await self._operator().emit_with_ack(event, *args)
+        return responses
 
     def to(self, room: str | Iterable[str]) -> BroadcastOperator:
         """Target the sockets in ``room`` (a socket id for one socket)."""
@@ -113,8 +120,8 @@ class Namespace:
         """Accepted for compatibility."""
         return self._operator().compress(value)
 
-    async def fetch_sockets(self) -> list[Any]:
-        """Every socket of the namespace."""
+    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
+        """Every socket of the namespace, across the cluster with a cluster adapter."""
         return await self._operator().fetch_sockets()
 
     def sockets_join(self, room: str | Iterable[str]) -> None:
@@ -131,7 +138,36 @@ class Namespace:
 
     def server_side_emit(self, event: str, *args: Any) -> None:
         """Emit to the other servers of the cluster (their ``on(event)`` handlers)."""
+        check_server_side_event(event)
         self.adapter.server_side_emit([event, *args])
+
+    async def server_side_emit_with_ack(self, event: str, *args: Any) -> list[Any]:
+        """Emit to the other servers and return their answers, one per server; waits 5
+        seconds (``nsp.timeout(s).server_side_emit_with_ack(...)`` to choose), then raises
+        :class:`~socketwire.ClusterTimeout` with the answers that came."""
+        return await self._operator().server_side_emit_with_ack(event, *args)
+
+    def on_server_side_emit(self, args: list[Any],
+                            ack: Callable[[Any], None] | None = None) -> None:
+        """The entry point for adapters: another server's ``server_side_emit`` (``args`` is
+        ``[event, *args]``) arrived. The ``on(event)`` handlers are called with the
+        arguments; with ``ack`` given, the first handler's answer is passed to it, once."""
+        if not args or not isinstance(args[0], str) or args[0] in SERVER_RESERVED_EVENTS:
+            return
+        event = args[0]
+        handlers = self._events.get(event)
+        if not handlers:
+            return
+        values = args[1:]
+        answer = _OnceAnswer(ack) if ack is not None else None
+        for h in list(handlers):
+            if h.once:
+                self._events.remove(event, h.fn)
+            if answer is None:
+                call_handler(h, values)
+            else:
+                call_handler(h, values, answer.from_result, answer)
+                answer = None  # only the first handler answers
 
     # ------------------------------------------------------------ internals
 
@@ -146,6 +182,25 @@ class Namespace:
         self._events.fire(event, *args)
 
 
+class _OnceAnswer:
+    """Passes one server-side emit's answer to the adapter's ``ack``, the first time only:
+    a handler's return value, or the first argument it gives its ``ack`` parameter."""
+
+    __slots__ = ("ack",)
+
+    def __init__(self, ack: Callable[[Any], None]) -> None:
+        self.ack: Callable[[Any], None] | None = ack
+
+    def __call__(self, *args: Any) -> None:
+        self.from_result(args[0] if args else None)
+
+    def from_result(self, result: Any) -> None:
+        """Answer with ``result``, unless already answered."""
+        ack, self.ack = self.ack, None
+        if ack is not None:
+            ack(result)
+
+
 class ParentNamespace(Namespace):
     """A dynamic namespace: children are created on demand for names that match.
 
@@ -157,7 +212,8 @@ class ParentNamespace(Namespace):
 
     def __init__(self, server: Server, matcher: Any) -> None:
         ParentNamespace._count += 1
-        super().__init__(server, f"/_{ParentNamespace._count}")
+        # the parent only forwards to its children: it never needs a cluster adapter
+        super().__init__(server, f"/_{ParentNamespace._count}", InMemoryAdapter)
         self.matcher = matcher
         self.children: set[Namespace] = set()
 

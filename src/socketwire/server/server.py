@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..adapters.base import Adapter
-from ..adapters.memory import InMemoryAdapter
+from ..adapters.memory import InMemoryAdapter, SessionAwareAdapter
 from ..engine.http import HttpRequest, HttpResponse
 from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAcceptance
 from ..engine.session import EngineSession
 from ..engine.static import StaticFiles
+from ..handlers import spawn
 from ..protocol.reasons import Reason
 from .broadcast import BroadcastOperator
 from .connection import ServerConnection
 from .hooks import ServerHooks
 from .namespace import Namespace, ParentNamespace
+from .recovery import ConnectionStateRecovery
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Mapping
 
     from ..hosting.asgi import ASGIApp, ASGICallable
+    from .remote import RemoteSocket
+    from .socket import Socket
 
 __all__ = ["Server"]
 
@@ -49,7 +54,9 @@ class Server:
     namespace; the in-memory adapter by default), ``max_attachments`` (10),
     ``max_buffered_bytes`` (16 MiB of unsent data before a client is dropped),
     ``max_pending_handlers`` (64 coroutine handlers running per connection before it stops
-    reading from that client).
+    reading from that client), ``connection_state_recovery`` (off; ``True`` or a
+    :class:`ConnectionStateRecovery` lets dropped clients recover their id, rooms, data and
+    missed events; the default adapter is then the in-memory ``SessionAwareAdapter``).
     """
 
     def __init__(
@@ -68,10 +75,11 @@ class Server:
         allow_request: AllowRequest | None = None,
         cookie: bool | str | dict[str, Any] = False,
         serve_client: bool = True,
-        adapter: Callable[[Namespace], Adapter] = InMemoryAdapter,
+        adapter: Callable[[Namespace], Adapter] | None = None,
         max_attachments: int = 10,
         max_buffered_bytes: int = 16 * 1024 * 1024,
         max_pending_handlers: int = 64,
+        connection_state_recovery: bool | ConnectionStateRecovery = False,
     ) -> None:
         self.engine = EngineServer(
             self._on_session,
@@ -90,6 +98,15 @@ class Server:
         )
         self.connect_timeout = connect_timeout
         self.serve_client = serve_client
+        if connection_state_recovery is True:
+            connection_state_recovery = ConnectionStateRecovery()
+        #: the recovery settings (``None`` when off); adapters read it as
+        #: ``nsp.server.connection_state_recovery``
+        self.connection_state_recovery: ConnectionStateRecovery | None = (
+            connection_state_recovery or None
+        )
+        if adapter is None:
+            adapter = SessionAwareAdapter if self.connection_state_recovery else InMemoryAdapter
         self.adapter_factory = adapter
         self.max_attachments = max_attachments
         self.max_pending_handlers = max(2, max_pending_handlers)
@@ -98,6 +115,8 @@ class Server:
         self.hooks = ServerHooks()
         self.static_routes: dict[str, str | os.PathLike[str]] = {}
         self._static: tuple[tuple[tuple[str, Any], ...], StaticFiles] | None = None
+        self._started = False
+        self._adapter_inits: set[asyncio.Task[None]] = set()
         self.sockets = self.of("/")
 
     # ------------------------------------------------------------ namespaces
@@ -111,9 +130,7 @@ class Server:
             nsp = self.namespaces.get(name)
             if nsp is None:
                 nsp = self.namespaces[name] = Namespace(self, name)
-                if self.hooks.new_namespace:
-                    for hook in self.hooks.new_namespace:
-                        hook(nsp)
+                self._namespace_created(nsp)
             return nsp
         parent = ParentNamespace(self, name)
         self._parents.append(parent)
@@ -126,11 +143,18 @@ class Server:
         for parent in self._parents:
             if parent.matches(name, auth):
                 child = self.namespaces[name] = parent.create_child(name)
-                if self.hooks.new_namespace:
-                    for hook in self.hooks.new_namespace:
-                        hook(child)
+                self._namespace_created(child)
                 return child
         return None
+
+    def _namespace_created(self, nsp: Namespace) -> None:
+        if self._started:  # created after start: its adapter starts in the background
+            task = spawn(nsp.adapter.init())
+            self._adapter_inits.add(task)
+            task.add_done_callback(self._adapter_inits.discard)
+        if self.hooks.new_namespace:
+            for hook in self.hooks.new_namespace:
+                hook(nsp)
 
     # ------------------------------------------------------------ main namespace
 
@@ -182,8 +206,8 @@ class Server:
         """Accepted for compatibility."""
         return self.sockets.compress(value)
 
-    async def fetch_sockets(self) -> list[Any]:
-        """Every socket of the main namespace."""
+    async def fetch_sockets(self) -> list[Socket | RemoteSocket]:
+        """Every socket of the main namespace, across the cluster with a cluster adapter."""
         return await self.sockets.fetch_sockets()
 
     def sockets_join(self, room: str | Iterable[str]) -> None:
@@ -199,8 +223,15 @@ class Server:
         self.sockets.disconnect_sockets(close)
 
     def server_side_emit(self, event: str, *args: Any) -> None:
-        """Emit to the other servers of the cluster."""
+        """Emit to the other servers of the cluster: their ``@io.on(event)`` handlers get
+        ``args``."""
         self.sockets.server_side_emit(event, *args)
+
+    async def server_side_emit_with_ack(self, event: str, *args: Any) -> list[Any]:
+        """Emit to the other servers and return their handlers' answers, one per server
+        (5 seconds at most: ``io.timeout(s).server_side_emit_with_ack(...)`` to choose);
+        raises :class:`~socketwire.ClusterTimeout` with the answers that came."""
+        return await self.sockets.server_side_emit_with_ack(event, *args)
 
     # --------------------------------------------------------------- engine
 
@@ -226,7 +257,8 @@ class Server:
 
                 body = browser_client_source(kind)
                 headers = [("Content-Type", "application/javascript; charset=utf-8"),
-                           ("Content-Length", str(len(body))), ("Cache-Control", "no-cache")]
+                           ("Content-Length", str(len(body))), ("Cache-Control", "no-cache"),
+                           *self.engine.cors_headers(request)]  # a cross-origin import
                 return HttpResponse(200, headers, b"" if request.method == "HEAD" else body)
         return await self.engine.handle_http(request)
 
@@ -247,14 +279,31 @@ class Server:
             cached = self._static = (key, StaticFiles(routes))
         return cached[1].lookup(method, path)
 
+    async def startup(self) -> None:
+        """Start the adapter of every namespace (``await adapter.init()``); namespaces
+        created later start theirs when created. Both hosts and the ``TestClient`` call it;
+        calling it again does nothing until :meth:`shutdown`."""
+        if self._started:
+            return
+        self._started = True
+        try:
+            for nsp in list(self.namespaces.values()):
+                await nsp.adapter.init()
+        except BaseException:
+            self._started = False
+            raise
+
     async def shutdown(self) -> None:
         """Close every connection ("server shutting down") and stop the adapters."""
+        self._started = False
         for hook in list(self.hooks.shutdown):
             hook()
         for nsp in list(self.namespaces.values()):
             for socket in list(nsp.sockets.values()):
                 socket._on_close(Reason.SERVER_SHUTTING_DOWN)  # no DISCONNECT: clients retry
         await self.engine.close_all("forced server close")
+        if self._adapter_inits:
+            await asyncio.gather(*self._adapter_inits, return_exceptions=True)
         for nsp in list(self.namespaces.values()):
             await nsp.adapter.close()
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..adapters.base import BroadcastOptions, PersistedSession
 from ..exceptions import AckTimeout, Disconnected
 from ..handlers import AckSender, Handler, Listeners, ack_value, call_handler, spawn
 from ..protocol import jsoncodec
@@ -21,8 +22,10 @@ from ..protocol.sio import (
     encode_packet,
     has_binary,
 )
+from .recovery import RECOVERABLE_REASONS
 
 if TYPE_CHECKING:
+    from ..adapters.base import RestoredSession
     from ..engine.session import EngineSession
     from .broadcast import BroadcastOperator
     from .connection import ServerConnection
@@ -57,6 +60,32 @@ class Handshake:
         """When the connection was made, as a readable date string."""
         return time.strftime("%a %b %d %Y %H:%M:%S GMT", time.gmtime(self.issued / 1000))
 
+    @classmethod
+    def from_details(cls, details: Any) -> Handshake:
+        """A handshake from Node's handshake object, as cluster adapters carry it (fields
+        of the wrong type are replaced by empty values)."""
+        d = details if isinstance(details, dict) else {}
+
+        def text(key: str) -> str:
+            value = d.get(key)
+            return value if isinstance(value, str) else ""
+
+        def mapping(key: str) -> dict[str, Any]:
+            value = d.get(key)
+            return dict(value) if isinstance(value, dict) else {}
+
+        issued = d.get("issued")
+        return cls(
+            headers=mapping("headers"),
+            query=mapping("query"),
+            auth=mapping("auth"),
+            address=text("address"),
+            secure=d.get("secure") is True,
+            url=text("url"),
+            issued=int(issued) if isinstance(issued, (int, float)) else 0,
+            xdomain=d.get("xdomain") is True,
+        )
+
 
 class _AckEntry:
     __slots__ = ("callback", "timer")
@@ -71,14 +100,29 @@ class Socket(Listeners):
     """A client connected to a namespace. Created by the server; handed to ``connection``.
 
     Emitting never needs ``await``; ``emit_with_ack`` is the awaitable form.
+
+    With connection state recovery on, ``recovered`` tells whether this socket got back the
+    session (id, rooms, ``data``, missed events) of a connection that dropped.
     """
 
-    def __init__(self, nsp: Namespace, connection: ServerConnection, auth: dict[str, Any]):
+    def __init__(self, nsp: Namespace, connection: ServerConnection, auth: dict[str, Any],
+                 session: RestoredSession | None = None):
         self.nsp = nsp
         self.server = nsp.server
         self.client = connection
         self.conn: EngineSession = connection.session
-        self.id = connection.new_socket_id()
+        self.recovered = session is not None
+        #: the private session id (connection state recovery only)
+        self.pid: str | None = None
+        self._missed: list[list[Any]] = []
+        if session is not None:
+            self.id = session.sid
+            self.pid = session.pid
+            self._missed = session.missed_packets
+        else:
+            self.id = connection.new_socket_id()
+            if self.server.connection_state_recovery is not None:
+                self.pid = connection.new_socket_id()
         request = self.conn.request
         self.handshake = Handshake(
             headers=request.headers,
@@ -89,11 +133,13 @@ class Socket(Listeners):
             url=request.url,
             xdomain="origin" in request.headers,
         )
-        self.data: dict[str, Any] = {}
+        self.data: Any = {} if session is None else session.data
         self.connected = False
         Listeners.__init__(self)
         self._middlewares: list[Handler] = []
         self._acks: dict[int, _AckEntry] = {}
+        if session is not None and session.rooms:
+            nsp.adapter.add_all(self.id, session.rooms)  # as Node: before the middlewares
 
     def __repr__(self) -> str:
         return f"<Socket {self.id} {self.nsp.name}>"
@@ -146,6 +192,14 @@ class Socket(Listeners):
         if self._any_outgoing:
             for h in list(self._any_outgoing):
                 call_handler(h, (event, *args))
+        if (callback is None and not volatile
+                and self.server.connection_state_recovery is not None):
+            # as Node: through the adapter, which numbers and keeps it for a recovery
+            self.nsp.adapter.broadcast(
+                SioPacket(SioType.EVENT, self.nsp.name, [event, *args]),
+                BroadcastOptions(rooms=frozenset((self.id,))),
+            )
+            return
         if self.server.hooks.event_sent:
             sent = [event, *args]
             for hook in self.server.hooks.event_sent:
@@ -156,9 +210,9 @@ class Socket(Listeners):
         if callback is not None:
             ack_id = self.nsp.next_ack_id()
             if timeout is None:
-                self._expect_ack(ack_id, lambda answer: callback(*(answer or ())))
+                self.register_ack(ack_id, lambda answer: callback(*(answer or ())))
             else:
-                self._expect_ack(ack_id, _timeout_callback(callback), timeout)
+                self.register_ack(ack_id, _timeout_callback(callback), timeout)
         data = [event, *args]
         if has_binary(args):
             parts = encode_packet(SioPacket(SioType.EVENT, self.nsp.name, data, ack_id))
@@ -170,6 +224,15 @@ class Socket(Listeners):
         if ack_id is not None:
             head += str(ack_id)
         self.conn.send(head + jsoncodec.dumps(data))
+
+    def _send_event(self, data: list[Any]) -> None:
+        """Send an EVENT without ack id carrying ``data`` (a replayed missed packet)."""
+        parts = encode_packet(SioPacket(SioType.EVENT, self.nsp.name, data))
+        parts[0] = "4" + parts[0]  # type: ignore[operator]
+        if len(parts) == 1:
+            self.conn.send(parts[0])
+        else:
+            self.conn.send_many(parts)
 
     async def emit_with_ack(self, event: str, *args: Any, timeout: float | None = None) -> Any:
         """Emit and wait for the client's ack; returns its value (a tuple for several).
@@ -203,8 +266,15 @@ class Socket(Listeners):
 
     # ---------------------------------------------------------------- acks
 
-    def _expect_ack(self, ack_id: int, callback: Callable[[list[Any] | None], None],
-                    timeout: float | None = None) -> None:
+    def register_ack(self, ack_id: int, callback: Callable[[list[Any] | None], None],
+                     timeout: float | None = None) -> None:
+        """Expect the client's ACK for packet ``ack_id`` (adapters call it for the local
+        recipients of a broadcast with acknowledgement, before writing the packet).
+
+        ``callback`` gets the ACK's arguments; with ``timeout`` (seconds) it gets ``None``
+        when no answer came in time. When the socket disconnects an entry without timeout
+        is dropped uncalled, one with a timeout is called with an empty list.
+        """
         timer = None
         if timeout is not None:
             timer = asyncio.get_running_loop().call_later(timeout, self._ack_timed_out, ack_id)
@@ -304,10 +374,10 @@ class Socket(Listeners):
             if h.once:
                 self._events.remove(event, h.fn)
             if ack_id is None:
-                task = call_handler(h, args)
+                task = call_handler(h, args, None, None, event)
             else:
                 sender = AckSender(self._send_ack, ack_id)
-                task = call_handler(h, args, sender.from_result, sender)
+                task = call_handler(h, args, sender.from_result, sender, event)
                 ack_id = None  # only the first handler answers
             if task is not None:
                 self.client.track(task)
@@ -344,6 +414,11 @@ class Socket(Listeners):
             return
         self._events.fire("disconnecting", reason)
         self.connected = False
+        if (self.pid is not None and reason in RECOVERABLE_REASONS
+                and self.server.connection_state_recovery is not None):
+            rooms = self.nsp.adapter.socket_rooms(self.id) or ()
+            spawn(self.nsp.adapter.persist_session(
+                PersistedSession(self.id, self.pid, list(rooms), self.data)))
         self.nsp.adapter.delete_all(self.id)
         self.nsp._remove(self)
         self.client._remove(self)

@@ -1,0 +1,29 @@
+"""Fixtures for the adapter tests: loop and log hygiene on every test."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+async def hygiene(caplog: pytest.LogCaptureFixture) -> AsyncIterator[list[dict[str, Any]]]:
+    """Fail the test if an exception reached the event loop's exception handler, or if
+    socketwire logged an ERROR record."""
+    caplog.set_level(logging.INFO, logger="socketwire")
+    loop = asyncio.get_running_loop()
+    contexts: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, ctx: contexts.append(ctx))
+    try:
+        yield contexts
+    finally:
+        loop.set_exception_handler(previous)
+    assert not contexts, contexts
+    errors = [f"{r.name}: {r.getMessage()}" for r in caplog.records
+              if r.levelno >= logging.ERROR and r.name.startswith("socketwire")]
+    assert not errors, errors
