@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ServerConnection"]
 
-log = logging.getLogger("socketwire")
+log = logging.getLogger("socketwire.server")
 
 MIDDLEWARE_FAILED = "Internal server error"
 """The CONNECT_ERROR message when a connection middleware raises anything but
