@@ -159,6 +159,9 @@ class EngineSession:
                  self.server.max_buffered_bytes)
         for hook in self.server.hooks.overflow:
             hook(self)
+        abort = getattr(self._ws, "abort", None)
+        if abort is not None:
+            abort()  # no close handshake behind data the peer does not read: drop it now
         self.close("transport error")
 
     # ---------------------------------------------------------------- heartbeat
