@@ -237,7 +237,11 @@ class Metrics:
 
     def _on_broadcast(self, nsp: Namespace, opts: BroadcastOptions) -> None:
         self.broadcasts[nsp.name] = self.broadcasts.get(nsp.name, 0) + 1
-        recipients = len(nsp.adapter.local_sids(opts))
+        adapter = nsp.adapter
+        if opts.rooms or opts.except_rooms:
+            recipients = len(adapter.local_sids(opts))
+        else:  # everyone: no list to build
+            recipients = len(adapter.sids)
         self.fanout.observe(recipients)
         if self._otel_histograms is not None:
             self._otel_histograms[2].record(recipients)
