@@ -171,15 +171,22 @@ async def test_redis_restart_everything_comes_back(redis_server: RedisServer) ->
         assert await a.sockets.adapter.server_count() == 2
 
 
-async def test_server_count_fails_clearly_while_redis_is_down(redis_server: RedisServer) -> None:
+async def test_requests_fail_clearly_while_redis_is_down(redis_server: RedisServer) -> None:
     async with sharded_cluster(redis_server.url) as ((a, _b), (ca, _cb)):
         redis_server.stop()
-        from socketwire.adapters.redis import RedisUnavailable
-
-        with pytest.raises(RedisUnavailable):
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(socketwire.ClusterTimeout,
+                           match="^timeout reached while waiting for fetchSockets response "
+                                 r"\(Redis unavailable"):
             await a.fetch_sockets()
+        with pytest.raises(socketwire.ClusterTimeout, match="serverSideEmit response"):
+            await a.server_side_emit_with_ack("anyone")
+        assert loop.time() - start < 1.0
+        assert await a.sockets.adapter.server_count() == 1  # only this one can be reached
         a.emit("still-local", 1)  # dropped for Redis, delivered here
         assert await ca.wait_for("still-local") == [1]
+        assert await a.timeout(1).emit_with_ack("question", "q") == ["q!"]
         redis_server.start()
         await until(lambda: a.sockets.adapter.connection.available, timeout=5)  # type: ignore
 

@@ -197,3 +197,29 @@ async def test_sessions_as_node_stores_them(redis_server: RedisServer, redis: Re
         for bad in ("", "abc", "1-2-3", "0-0"):
             assert await b.sockets.adapter.restore_session("P" * 20, bad) is None
         assert await b.sockets.adapter.restore_session("unknown", offset) is None
+
+
+@pytest.mark.parametrize("recovery", [False, True], ids=["plain", "with-recovery"])
+async def test_while_redis_is_down(redis_server: RedisServer, recovery: bool) -> None:
+    async with streams_cluster(redis_server.url, block_time=0.5,
+                               server_options={"connection_state_recovery": recovery}) as (
+            (a, _b), (ca, _cb)):
+        redis_server.stop()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(socketwire.ClusterTimeout, match="fetchSockets response"):
+            await a.fetch_sockets()
+        assert loop.time() - start < 1.0
+        for i in range(50):  # local delivery goes on, promptly, in order
+            a.emit("local", i)
+        got = [(await ca.wait_for("local", timeout=3))[0] for _ in range(50)]
+        assert got == list(range(50))
+        assert loop.time() - start < 3.0
+        redis_server.start()
+        while True:
+            a.emit("back", 1)
+            try:
+                await _cb.wait_for("back", timeout=0.2)
+                break
+            except TimeoutError:
+                assert loop.time() - start < 10

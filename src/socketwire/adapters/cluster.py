@@ -158,7 +158,7 @@ class ClusterAdapter(InMemoryAdapter):
     """An adapter whose namespace spans several servers (Node's ``ClusterAdapter``).
 
     Subclasses implement :meth:`do_publish`, :meth:`do_publish_response` and
-    :meth:`server_count`, and call :meth:`on_message` / :meth:`on_response` with what they
+    :meth:`count_servers`, and call :meth:`on_message` / :meth:`on_response` with what they
     receive. ``uid`` names this adapter on the bus (16 hex characters).
     """
 
@@ -184,9 +184,25 @@ class ClusterAdapter(InMemoryAdapter):
         """Send ``response`` to the server ``requester_uid`` (encode it before returning)."""
         raise NotImplementedError
 
-    async def server_count(self) -> int:
-        """How many servers (this one included) serve this namespace."""
+    async def count_servers(self) -> int:
+        """How many servers (this one included) serve this namespace; raises
+        ``ConnectionError`` when the transport cannot tell right now."""
         raise NotImplementedError
+
+    async def server_count(self) -> int:
+        """How many servers serve this namespace (1, only this one can be reached, while the
+        transport is down)."""
+        try:
+            return max(1, await self.count_servers())
+        except ConnectionError:
+            return 1
+
+    async def _servers_for(self, what: str) -> int:
+        try:
+            return await self.count_servers()
+        except ConnectionError as exc:
+            raise ClusterTimeout(
+                f"timeout reached while waiting for {what} response ({exc})") from None
 
     def known_server_count(self) -> int | None:
         """Unknown without asking the transport."""
@@ -331,7 +347,7 @@ class ClusterAdapter(InMemoryAdapter):
         local: list[Socket | SocketDetails] = list(self.local_sockets(opts))
         if opts.flags.local:
             return local
-        expected, missing = self._expected_servers(await self.server_count())
+        expected, missing = self._expected_servers(await self._servers_for("fetchSockets"))
         if expected <= 0:
             return local
         return await self._request(
@@ -344,7 +360,8 @@ class ClusterAdapter(InMemoryAdapter):
 
     async def server_side_emit_with_ack(self, args: list[Any], timeout: float) -> list[Any]:
         """Send ``[event, *args]`` to the other servers and return one answer per server."""
-        expected, missing = self._expected_servers(await self.server_count())
+        expected, missing = self._expected_servers(
+            await self._servers_for("serverSideEmit"))
         if expected <= 0:
             return []
         return await self._request(MessageType.SERVER_SIDE_EMIT, {"packet": args}, expected,
@@ -590,7 +607,7 @@ class ClusterAdapterWithHeartbeat(ClusterAdapter):
         else:
             super().on_message(message, offset)
 
-    async def server_count(self) -> int:
+    async def count_servers(self) -> int:
         """This server and those heard from recently."""
         return 1 + len(self.nodes)
 

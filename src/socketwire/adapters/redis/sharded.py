@@ -187,8 +187,9 @@ class ShardedRedisAdapter(ClusterAdapter):
         else:
             self.on_message(message)
 
-    async def server_count(self) -> int:
-        """``PUBSUB SHARDNUMSUB`` of the main channel: the servers serving the namespace."""
+    async def count_servers(self) -> int:
+        """``PUBSUB SHARDNUMSUB`` of the main channel: the servers serving the namespace (raises
+        ``RedisUnavailable`` while Redis is down)."""
         return await self.connection.shardnumsub(self.channel)
 
 

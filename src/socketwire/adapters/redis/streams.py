@@ -413,8 +413,9 @@ class RedisStreamsAdapter(ClusterAdapter):
         if isinstance(message, dict) and isinstance(message.get("type"), int):
             self.on_message(cast(ClusterMessage, message))
 
-    async def server_count(self) -> int:
-        """``PUBSUB NUMSUB`` (``SHARDNUMSUB``) of the public channel."""
+    async def count_servers(self) -> int:
+        """``PUBSUB NUMSUB`` (``SHARDNUMSUB``) of the public channel (raises
+        ``RedisUnavailable`` while Redis is down)."""
         if self.hub.options.use_sharded_pubsub:
             return await self.connection.shardnumsub(self.public_channel)
         return await self.connection.numsub(self.public_channel)
