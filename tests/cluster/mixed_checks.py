@@ -54,7 +54,10 @@ async def mixed(kind: str, mode: str | None, py_adapter: Callable[[str], Any], *
                 "node", adapter=kind, mode=mode, redis_port=redis_port,
                 cluster_ports=cluster_ports, requestsTimeout=3000, **node_options)
             try:
-                if redis_port is not None:
+                if redis_port is not None and (node_options.get("streams") or {}).get(
+                        "useShardedPubSub"):
+                    await wait_subscribers(redis_port, "socket.io#/#", 2, sharded=True)
+                elif redis_port is not None:
                     await wait_counted(redis_port, kind, 2)
                 cn = await clients.connect("cn", node.url, "websocket", auth={"data": {"u": 1}})
                 cp = await clients.connect("cp", py.url, "websocket", auth={"data": {"u": 2}})
