@@ -201,6 +201,13 @@ async def test_on_a_redis_cluster(redis_cluster: RedisCluster) -> None:
         for room in rooms:
             await cb.emit_with_ack("join", room)
             await cc.emit_with_ack("join", room)
+        # a room channel is subscribed after the join (as Node does): wait for Redis to
+        # count both subscribers on the node owning each channel
+        for room in rooms:
+            channel = f"socket.io#/#{room}#"
+            async with asyncio.timeout(5):
+                while await adapter.connection.shardnumsub(channel) != 2:  # type: ignore
+                    await asyncio.sleep(0.02)
         for room in rooms:
             a.to(room).emit("ev", room)
         for client in (cb, cc):

@@ -79,14 +79,16 @@ async def join(m: Mixed, c: str, room: str) -> None:
 
 
 async def settle_room(m: Mixed, mode: str | None, room: str, servers: int) -> None:
-    """Node's sharded adapter subscribes a dynamic room channel without waiting for Redis:
-    wait for it (other kinds need nothing)."""
-    if mode is None:
+    """Sharded dynamic modes subscribe a room channel after the join (Node without waiting
+    for Redis): wait until Redis counts ``servers`` subscribers (other kinds need nothing)."""
+    if mode is None or mode == "static":
         return
-    if mode == "static" or m.shard_port is None:
-        await asyncio.sleep(0.2)
-        return
-    await wait_subscribers(m.shard_port, f"socket.io#/#{room}#", servers)
+    connection = m.py.io.sockets.adapter.connection  # cluster-aware SHARDNUMSUB
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while await connection.shardnumsub(f"socket.io#/#{room}#") != servers:
+        assert loop.time() < deadline, f"room channel of {room}"
+        await asyncio.sleep(0.02)
 
 
 async def check_broadcasts(m: Mixed, mode: str | None = None) -> None:
