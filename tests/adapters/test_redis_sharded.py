@@ -255,8 +255,6 @@ def _owns(node: RedisServer, slot: int) -> bool:
     return False
 
 
-@pytest.mark.xfail(strict=True, reason="the connection layer does not follow a moved slot "
-                   "yet (server-initiated SUNSUBSCRIBE, MOVED on SSUBSCRIBE): redis-classic")
 async def test_on_a_redis_cluster_after_resharding(redis_cluster: RedisCluster) -> None:
     """The slot of the namespace's channel moves to another node: Redis unsubscribes the
     servers there (a server-initiated SUNSUBSCRIBE); they subscribe again on the new owner."""
