@@ -38,10 +38,10 @@ class Mixed:
 @asynccontextmanager
 async def mixed(kind: str, mode: str | None, py_adapter: Callable[[str], Any], *,
                 redis_port: int | None = None, cluster_ports: list[int] | None = None,
-                py_options: dict[str, Any] | None = None,
+                py_options: dict[str, Any] | None = None, hosting: str = "standalone",
                 **node_options: Any) -> AsyncIterator[Mixed]:
     """A Node server with adapter ``kind`` and a socketwire server with
-    ``py_adapter(redis_url)``, a client of each connected."""
+    ``py_adapter(redis_url)`` (served by ``hosting``), a client of each connected."""
     if cluster_ports:
         url = f"redis+cluster://127.0.0.1:{cluster_ports[0]}"
     else:
@@ -49,7 +49,7 @@ async def mixed(kind: str, mode: str | None, py_adapter: Callable[[str], Any], *
     py = PyClusterServer("py", py_adapter(url), **(py_options or {}))
     clients = await JsDriver.start()
     try:
-        async with py.serving():
+        async with py.serving(hosting):
             node = await NodeClusterServer.launch(
                 "node", adapter=kind, mode=mode, redis_port=redis_port,
                 cluster_ports=cluster_ports, requestsTimeout=3000, **node_options)
