@@ -83,7 +83,7 @@ async def settle_room(m: Mixed, mode: str | None, room: str, servers: int) -> No
     for Redis): wait until Redis counts ``servers`` subscribers (other kinds need nothing)."""
     if mode is None or mode == "static":
         return
-    connection = m.py.io.sockets.adapter.connection  # cluster-aware SHARDNUMSUB
+    connection = m.py.io.sockets.adapter.conn  # cluster-aware SHARDNUMSUB
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 10
     while await connection.shardnumsub(f"socket.io#/#{room}#") != servers:
