@@ -245,3 +245,20 @@ async def test_on_a_redis_cluster(redis_cluster: RedisCluster) -> None:
         restored = await adapter.restore_session("Q" * 20, got[-1])
         assert restored is not None
         assert [p[:-1] for p in restored.missed_packets] == [["missed", 2]]
+
+
+async def test_sessions_of_a_shutdown_are_stored_before_the_connection_closes(
+        redis_server: RedisServer, redis: Redis) -> None:
+    io = socketwire.Server(adapter=create_streams_adapter(redis_server.url),
+                           connection_state_recovery=True)
+    await io.startup()
+    clients = [TestClient(io) for _ in range(20)]
+    for client in clients:
+        await client.connect()
+    pids = [s.pid for s in io.sockets.sockets.values()]
+    assert len(pids) == 20 and all(pids)
+    await io.shutdown()  # "server shutting down": every session persisted first
+    for pid in pids:
+        assert await redis.exists("sio:session:" + pid) == 1
+    for client in clients:
+        await client.disconnect()
