@@ -262,3 +262,13 @@ async def test_sessions_of_a_shutdown_are_stored_before_the_connection_closes(
         assert await redis.exists("sio:session:" + pid) == 1
     for client in clients:
         await client.disconnect()
+
+
+async def test_only_plaintext_skips_the_binary_check(redis_server: RedisServer,
+                                                     redis: Redis) -> None:
+    async with streams_cluster(redis_server.url, only_plaintext=True) as ((a, _b), (_ca, cb)):
+        a.emit("plain", {"n": 1})
+        assert await cb.wait_for("plain") == [{"n": 1}]
+        (entry,) = await redis.xrange("socket.io")
+        assert entry[1][b"data"] == (b'{"packet":{"type":2,"data":["plain",{"n":1}]},'
+                                     b'"opts":{"rooms":[],"except":[],"flags":{}}}')
