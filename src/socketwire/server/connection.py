@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
 __all__ = ["ServerConnection"]
 
-log = logging.getLogger("socketwire")
+log = logging.getLogger("socketwire.server")
+
+MIDDLEWARE_FAILED = "Internal server error"
+"""The CONNECT_ERROR message when a connection middleware raises anything but
+:class:`ConnectionRefused` (the exception itself is logged, not sent)."""
 
 
 class ServerConnection:
@@ -187,10 +191,13 @@ class ServerConnection:
             self._refused(socket)
             self._connect_error(nsp.name, exc.message, exc.data)
             return
-        except Exception as exc:
+        except Exception:
+            # an application bug: logged here, never described to the client (only
+            # ConnectionRefused speaks to it, as Node's next(err))
+            log.exception("error in connection middleware of namespace %s", nsp.name)
             self._pending.pop(nsp.name, None)
             self._refused(socket)
-            self._connect_error(nsp.name, str(exc) or type(exc).__name__, None)
+            self._connect_error(nsp.name, MIDDLEWARE_FAILED, None)
             return
         if self.session.state.value != "open":
             self._pending.pop(nsp.name, None)

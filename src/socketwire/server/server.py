@@ -169,6 +169,10 @@ class Server:
         """Register a handler on the main namespace (``connection``)."""
         return self.sockets.on(event, handler)
 
+    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
+        """Remove a handler of the main namespace (every handler of ``event`` without one)."""
+        self.sockets.off(event, handler)
+
     def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
         """Add a connection middleware to the main namespace."""
         return self.sockets.use(middleware)

@@ -19,6 +19,7 @@ from ..protocol.sio import (
     SioType,
     check_event_name,
 )
+from .hooks import handler_mark, report_handler, timed_ack
 from .recovery import RECOVERABLE_REASONS
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Handshake", "Socket"]
 
-log = logging.getLogger("socketwire")
+log = logging.getLogger("socketwire.server")
 
 # enum members as module constants: identity checks on the per-packet path
 _EVENT = SioType.EVENT
@@ -268,6 +269,8 @@ class Socket(Listeners):
         timer = None
         if timeout is not None:
             timer = asyncio.get_running_loop().call_later(timeout, self._ack_timed_out, ack_id)
+        if self.server.hooks.ack_received:
+            callback = timed_ack(self, callback)
         self._acks[ack_id] = _AckEntry(callback, timer)
 
     def _ack_timed_out(self, ack_id: int) -> None:
@@ -360,15 +363,19 @@ class Socket(Listeners):
         handlers = self._events.get(event if isinstance(event, str) else str(event))
         if not handlers:
             return
+        timed = self.server.hooks.handler_done
         for h in list(handlers) if len(handlers) > 1 else handlers:
             if h.once:
                 self._events.remove(event, h.fn)
+            mark = handler_mark() if timed else None
             if ack_id is None:
                 task = call_handler(h, args, None, None, event)
             else:
                 sender = AckSender(self._send_ack, ack_id)
                 task = call_handler(h, args, sender.from_result, sender, event)
                 ack_id = None  # only the first handler answers
+            if mark is not None:
+                report_handler(self, event, mark, task)
             if task is not None:
                 self.client.track(task)
 
