@@ -50,7 +50,7 @@ __all__ = [
     "random_id",
 ]
 
-log = logging.getLogger("socketwire.cluster")
+log = logging.getLogger("socketwire.adapters.cluster")
 
 DEFAULT_TIMEOUT = 5.0  # seconds, Node's DEFAULT_TIMEOUT for cluster requests
 
