@@ -272,3 +272,19 @@ async def test_only_plaintext_skips_the_binary_check(redis_server: RedisServer,
         (entry,) = await redis.xrange("socket.io")
         assert entry[1][b"data"] == (b'{"packet":{"type":2,"data":["plain",{"n":1}]},'
                                      b'"opts":{"rooms":[],"except":[],"flags":{}}}')
+
+
+def test_transient_messages_are_those_node_publishes() -> None:
+    """Which messages Node's streams adapter sent over pub/sub rather than XADD (the vectors
+    recorded from the Node package; responses always go over pub/sub)."""
+    import json
+    from pathlib import Path
+
+    from socketwire.adapters.redis.streams import is_transient
+
+    vectors = json.loads((Path(__file__).parents[1] / "vectors" / "cluster_messages.json")
+                         .read_text())
+    for case in vectors["streams"]:
+        if case["message"]["type"] in (8, 10, 11, 12):
+            continue  # responses: do_publish_response, always pub/sub
+        assert is_transient(case["message"]) is (case["cmd"] == "PUBLISH"), case["name"]

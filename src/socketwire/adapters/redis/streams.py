@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
     from ...server.namespace import Namespace
 
-__all__ = ["RedisStreamsAdapter", "create_streams_adapter"]
+__all__ = ["RedisStreamsAdapter", "create_streams_adapter", "is_transient"]
 
 log = logging.getLogger("socketwire.adapters.redis")
 
@@ -406,8 +406,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         """Transient messages over pub/sub; the others appended to the stream (the future
         gets the entry id, the offset)."""
         kind = message["type"]
-        if (kind == MessageType.SERVER_SIDE_EMIT or kind == MessageType.FETCH_SOCKETS
-                or (kind == MessageType.BROADCAST and "requestId" in message["data"])):
+        if is_transient(message):
             self._send(self.public_channel, pack(message))
             return None
         if self.hub.options.only_plaintext:  # Node's onlyPlaintext: no binary check
@@ -512,6 +511,14 @@ class RedisStreamsAdapter(ClusterAdapter):
         sid = stored.get("sid")
         return RestoredSession(
             sid if isinstance(sid, str) else "", pid, rooms, stored.get("data"), missed)
+
+
+def is_transient(message: ClusterMessage) -> bool:
+    """Whether ``message`` goes over pub/sub rather than the stream (Node's ``isEphemeral``):
+    broadcasts with acks, ``fetch_sockets`` and server-side emits."""
+    kind = message["type"]
+    return (kind == MessageType.SERVER_SIDE_EMIT or kind == MessageType.FETCH_SOCKETS
+            or (kind == MessageType.BROADCAST and "requestId" in message.get("data", {})))
 
 
 def _next_offset(offset: str) -> str:
