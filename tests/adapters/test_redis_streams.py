@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 import socketwire
-from redis_support import RedisServer
+from redis_support import RedisCluster, RedisServer
 from socketwire.adapters.base import PersistedSession
 from socketwire.adapters.redis.streams import RedisStreamsAdapter, create_streams_adapter
 from socketwire.protocol.cluster import decode_session, encode_session
@@ -223,3 +223,25 @@ async def test_while_redis_is_down(redis_server: RedisServer, recovery: bool) ->
                 break
             except TimeoutError:
                 assert loop.time() - start < 10
+
+
+async def test_on_a_redis_cluster(redis_cluster: RedisCluster) -> None:
+    url = "redis+cluster://" + redis_cluster.url[len("redis://"):]
+    async with streams_cluster(url, stream_count=3,
+                               server_options={"connection_state_recovery": True}) as (
+            (a, b), (ca, cb)):
+        assert await a.sockets.adapter.server_count() == 2
+        await cb.emit_with_ack("join", "room")
+        a.to("room").emit("ev", 1)
+        got = await cb.wait_for("ev")
+        assert got[0] == 1
+        assert sorted(await a.timeout(3).emit_with_ack("question", "q")) == ["q!", "q!"]
+        assert len(await a.fetch_sockets()) == 2
+        sid = sid_of(b)
+        adapter = b.sockets.adapter
+        await adapter.persist_session(PersistedSession(sid, "Q" * 20, [sid, "room"], {}))
+        a.to("room").emit("missed", 2)
+        await cb.wait_for("missed")
+        restored = await adapter.restore_session("Q" * 20, got[-1])
+        assert restored is not None
+        assert [p[:-1] for p in restored.missed_packets] == [["missed", 2]]

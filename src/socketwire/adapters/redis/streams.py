@@ -47,7 +47,7 @@ from ...protocol.cluster import (
 )
 from ..base import BroadcastOptions, PersistedSession, RestoredSession
 from ..cluster import ClusterAdapter, decode_options
-from .connection import BACKOFF_MAX, BACKOFF_MIN, RedisConnection
+from .connection import BACKOFF_MAX, BACKOFF_MIN, RedisConnection, RedisUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -359,7 +359,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         self._started = False
 
     @property
-    def connection(self) -> RedisConnection:
+    def conn(self) -> RedisConnection:
         """The Redis connections this server's streams adapters share."""
         return self.hub.connection
 
@@ -367,9 +367,9 @@ class RedisStreamsAdapter(ClusterAdapter):
 
     async def init(self) -> None:
         """Connect, subscribe to the pub/sub channels, start reading the stream."""
-        await self.connection.start()
-        subscribe = (self.connection.ssubscribe if self.hub.options.use_sharded_pubsub
-                     else self.connection.subscribe)
+        await self.conn.start()
+        subscribe = (self.conn.ssubscribe if self.hub.options.use_sharded_pubsub
+                     else self.conn.subscribe)
         await subscribe(self.public_channel, self._on_payload)
         await subscribe(self.private_channel, self._on_payload)
         await self.hub.add(self)
@@ -381,22 +381,22 @@ class RedisStreamsAdapter(ClusterAdapter):
             return
         self._started = False
         await self.hub.remove(self)
-        unsubscribe = (self.connection.sunsubscribe if self.hub.options.use_sharded_pubsub
-                       else self.connection.unsubscribe)
+        unsubscribe = (self.conn.sunsubscribe if self.hub.options.use_sharded_pubsub
+                       else self.conn.unsubscribe)
         for channel in (self.public_channel, self.private_channel):
             try:
                 await unsubscribe(channel, self._on_payload)
             except Exception as exc:  # Redis gone: nothing to unsubscribe from
                 log.debug("unsubscribe %s: %s", channel, exc)
-        await self.connection.close()
+        await self.conn.close()
 
     # -------------------------------------------------------------- transport
 
     def _send(self, channel: str, payload: bytes) -> None:
         if self.hub.options.use_sharded_pubsub:
-            self.connection.spublish(channel, payload)
+            self.conn.spublish(channel, payload)
         else:
-            self.connection.publish(channel, payload)
+            self.conn.publish(channel, payload)
 
     def do_publish(self, message: ClusterMessage) -> asyncio.Future[str | None] | None:
         """Transient messages over pub/sub; the others appended to the stream (the future
@@ -430,9 +430,12 @@ class RedisStreamsAdapter(ClusterAdapter):
     async def count_servers(self) -> int:
         """``PUBSUB NUMSUB`` (``SHARDNUMSUB``) of the public channel (raises
         ``RedisUnavailable`` while Redis is down)."""
-        if self.hub.options.use_sharded_pubsub:
-            return await self.connection.shardnumsub(self.public_channel)
-        return await self.connection.numsub(self.public_channel)
+        try:
+            if self.hub.options.use_sharded_pubsub:
+                return await self.conn.shardnumsub(self.public_channel)
+            return await self.conn.numsub(self.public_channel)
+        except RedisUnavailable:
+            raise RedisUnavailable("Redis is unreachable") from None
 
     # --------------------------------------------------------------- sessions
 
