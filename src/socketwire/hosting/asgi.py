@@ -373,13 +373,20 @@ def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any)
     On shutdown the sessions are closed first: uvicorn waits for requests in flight before
     its lifespan shutdown, and a pending long-poll would otherwise hold it up to a ping
     interval. uvicorn's WebSocket limit (``ws_max_size``) is set to the server's
-    ``max_http_buffer_size`` and its own WebSocket pings are off (Engine.IO pings).
+    ``max_http_buffer_size`` and its own WebSocket pings are off (Engine.IO pings); the
+    garbage collector is tuned once listening (:func:`socketwire.hosting.tune_gc`).
     """
     import uvicorn
 
     asgi = ASGIApp(app, **kwargs)
 
     class _Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            from . import tune_gc
+
+            tune_gc()  # start-up done: see socketwire.hosting.tune_gc
+
         async def shutdown(self, sockets: Any = None) -> None:
             await asgi.app.shutdown()
             await super().shutdown(sockets=sockets)
