@@ -73,7 +73,7 @@ async def _server(args: argparse.Namespace) -> None:
     if args.hosting == "standalone":
         from socketwire.hosting.standalone import serve
 
-        host = await serve(io, "127.0.0.1", args.port)
+        host = await serve(io, "127.0.0.1", args.port, backlog=4096)
         stop_host: Any = host.close
     else:
         import uvicorn
