@@ -84,6 +84,7 @@ class EngineSession:
         self._paused_for_upgrade = False  # closed while the client paused polling to upgrade
         self._upgrade: _UpgradeHandler | None = None
         self._reading: asyncio.Future[None] | None = None  # set while reading is paused
+        self._ping_due = self._loop.time()
         self._schedule_ping()
 
     # ------------------------------------------------------------------ sending
@@ -168,7 +169,16 @@ class EngineSession:
     # ---------------------------------------------------------------- heartbeat
 
     def _schedule_ping(self) -> None:
-        self._set_timer(self.server.ping_interval, self._send_ping)
+        # each session keeps its phase: the next ping is due one interval after the last one
+        # was due, not one interval after the pong. Otherwise a loop stall bunches every
+        # session it delayed into the same instant for good, and 10,000 pings due together
+        # stall the loop again (issue 13: hundreds of milliseconds at 10,000 clients).
+        now = self._loop.time()
+        due = max(self._ping_due + self.server.ping_interval, now)
+        self._ping_due = due
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(due, self._send_ping)
 
     def _set_timer(self, delay: float, callback: Callable[[], None]) -> None:
         if self._timer is not None:
