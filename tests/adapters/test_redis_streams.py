@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 import socketwire
-from redis_support import RedisServer
+from redis_support import RedisCluster, RedisServer
 from socketwire.adapters.base import PersistedSession
 from socketwire.adapters.redis.streams import RedisStreamsAdapter, create_streams_adapter
 from socketwire.protocol.cluster import decode_session, encode_session
@@ -197,3 +197,94 @@ async def test_sessions_as_node_stores_them(redis_server: RedisServer, redis: Re
         for bad in ("", "abc", "1-2-3", "0-0"):
             assert await b.sockets.adapter.restore_session("P" * 20, bad) is None
         assert await b.sockets.adapter.restore_session("unknown", offset) is None
+
+
+@pytest.mark.parametrize("recovery", [False, True], ids=["plain", "with-recovery"])
+async def test_while_redis_is_down(redis_server: RedisServer, recovery: bool) -> None:
+    async with streams_cluster(redis_server.url, block_time=0.5,
+                               server_options={"connection_state_recovery": recovery}) as (
+            (a, _b), (ca, _cb)):
+        redis_server.stop()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(socketwire.ClusterTimeout, match="fetchSockets response"):
+            await a.fetch_sockets()
+        assert loop.time() - start < 1.0
+        for i in range(50):  # local delivery goes on, promptly, in order
+            a.emit("local", i)
+        got = [(await ca.wait_for("local", timeout=3))[0] for _ in range(50)]
+        assert got == list(range(50))
+        assert loop.time() - start < 3.0
+        redis_server.start()
+        while True:
+            a.emit("back", 1)
+            try:
+                await _cb.wait_for("back", timeout=0.2)
+                break
+            except TimeoutError:
+                assert loop.time() - start < 10
+
+
+async def test_on_a_redis_cluster(redis_cluster: RedisCluster) -> None:
+    url = "redis+cluster://" + redis_cluster.url[len("redis://"):]
+    async with streams_cluster(url, stream_count=3,
+                               server_options={"connection_state_recovery": True}) as (
+            (a, b), (ca, cb)):
+        assert await a.sockets.adapter.server_count() == 2
+        await cb.emit_with_ack("join", "room")
+        a.to("room").emit("ev", 1)
+        got = await cb.wait_for("ev")
+        assert got[0] == 1
+        assert sorted(await a.timeout(3).emit_with_ack("question", "q")) == ["q!", "q!"]
+        assert len(await a.fetch_sockets()) == 2
+        sid = sid_of(b)
+        adapter = b.sockets.adapter
+        await adapter.persist_session(PersistedSession(sid, "Q" * 20, [sid, "room"], {}))
+        a.to("room").emit("missed", 2)
+        await cb.wait_for("missed")
+        restored = await adapter.restore_session("Q" * 20, got[-1])
+        assert restored is not None
+        assert [p[:-1] for p in restored.missed_packets] == [["missed", 2]]
+
+
+async def test_sessions_of_a_shutdown_are_stored_before_the_connection_closes(
+        redis_server: RedisServer, redis: Redis) -> None:
+    io = socketwire.Server(adapter=create_streams_adapter(redis_server.url),
+                           connection_state_recovery=True)
+    await io.startup()
+    clients = [TestClient(io) for _ in range(20)]
+    for client in clients:
+        await client.connect()
+    pids = [s.pid for s in io.sockets.sockets.values()]
+    assert len(pids) == 20 and all(pids)
+    await io.shutdown()  # "server shutting down": every session persisted first
+    for pid in pids:
+        assert await redis.exists("sio:session:" + pid) == 1
+    for client in clients:
+        await client.disconnect()
+
+
+async def test_only_plaintext_skips_the_binary_check(redis_server: RedisServer,
+                                                     redis: Redis) -> None:
+    async with streams_cluster(redis_server.url, only_plaintext=True) as ((a, _b), (_ca, cb)):
+        a.emit("plain", {"n": 1})
+        assert await cb.wait_for("plain") == [{"n": 1}]
+        (entry,) = await redis.xrange("socket.io")
+        assert entry[1][b"data"] == (b'{"packet":{"type":2,"data":["plain",{"n":1}]},'
+                                     b'"opts":{"rooms":[],"except":[],"flags":{}}}')
+
+
+def test_transient_messages_are_those_node_publishes() -> None:
+    """Which messages Node's streams adapter sent over pub/sub rather than XADD (the vectors
+    recorded from the Node package; responses always go over pub/sub)."""
+    import json
+    from pathlib import Path
+
+    from socketwire.adapters.redis.streams import is_transient
+
+    vectors = json.loads((Path(__file__).parents[1] / "vectors" / "cluster_messages.json")
+                         .read_text())
+    for case in vectors["streams"]:
+        if case["message"]["type"] in (8, 10, 11, 12):
+            continue  # responses: do_publish_response, always pub/sub
+        assert is_transient(case["message"]) is (case["cmd"] == "PUBLISH"), case["name"]

@@ -123,6 +123,8 @@ class Server:
         self.static_routes: dict[str, str | os.PathLike[str]] = {}
         self._static: tuple[tuple[tuple[str, Any], ...], StaticFiles] | None = None
         self._started = False
+        self._startup_lock = asyncio.Lock()
+        self._adapters_open = True  # closed by the first shutdown, opened again by startup
         self._adapter_inits: set[asyncio.Task[None]] = set()
         self.sockets = self.of("/")
 
@@ -294,15 +296,17 @@ class Server:
         """Start the adapter of every namespace (``await adapter.init()``); namespaces
         created later start theirs when created. Both hosts and the ``TestClient`` call it;
         calling it again does nothing until :meth:`shutdown`."""
-        if self._started:
-            return
-        self._started = True
-        try:
-            for nsp in list(self.namespaces.values()):
-                await nsp.adapter.init()
-        except BaseException:
-            self._started = False
-            raise
+        async with self._startup_lock:  # a second caller waits for the first to finish
+            if self._started:
+                return
+            self._started = True
+            self._adapters_open = True
+            try:
+                for nsp in list(self.namespaces.values()):
+                    await nsp.adapter.init()
+            except BaseException:
+                self._started = False
+                raise
 
     async def shutdown(self) -> None:
         """Close every connection ("server shutting down") and stop the adapters."""
@@ -315,8 +319,10 @@ class Server:
         await self.engine.close_all("forced server close")
         if self._adapter_inits:
             await asyncio.gather(*self._adapter_inits, return_exceptions=True)
-        for nsp in list(self.namespaces.values()):
-            await nsp.adapter.close()
+        if self._adapters_open:  # once, however many times the host calls it
+            self._adapters_open = False
+            for nsp in list(self.namespaces.values()):
+                await nsp.adapter.close()
 
     async def close(self) -> None:
         """Node's ``io.close()``: the same as :meth:`shutdown`."""

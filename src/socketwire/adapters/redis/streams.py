@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -46,7 +47,7 @@ from ...protocol.cluster import (
 )
 from ..base import BroadcastOptions, PersistedSession, RestoredSession
 from ..cluster import ClusterAdapter, decode_options
-from .connection import BACKOFF_MAX, BACKOFF_MIN, RedisConnection
+from .connection import BACKOFF_MAX, BACKOFF_MIN, RedisConnection, RedisUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
 
     from ...server.namespace import Namespace
 
-__all__ = ["RedisStreamsAdapter", "create_streams_adapter"]
+__all__ = ["RedisStreamsAdapter", "create_streams_adapter", "is_transient"]
 
 log = logging.getLogger("socketwire.adapters.redis")
 
@@ -153,7 +154,8 @@ class _Hub:
         self._writes: deque[tuple[str, dict[str, str], asyncio.Future[str | None]]] = deque()
         self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._down = False  # the readers or the writer are failing (logged once)
+        self._down = False  # the readers or the writer are failing
+        self._warned = False  # ... and that was logged
 
     @property
     def client(self) -> Any:
@@ -270,15 +272,10 @@ class _Hub:
                 continue
             batch = list(self._writes)
             try:
-                if len(batch) == 1:
-                    stream, fields, _ = batch[0]
-                    ids = [await self.client.xadd(stream, fields, maxlen=max_len,
-                                                  approximate=True)]
-                else:
-                    pipe = self.client.pipeline(transaction=False)
-                    for stream, fields, _ in batch:
-                        pipe.xadd(stream, fields, maxlen=max_len, approximate=True)
-                    ids = await pipe.execute()
+                try:
+                    ids = await self._append(batch, max_len)
+                except RedisConnectionError:  # a pooled connection Redis closed: once more
+                    ids = await self._append(batch, max_len)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -298,6 +295,16 @@ class _Hub:
                 if not future.done():
                     future.set_result(_text(entry_id))
 
+    async def _append(self, batch: list[tuple[str, dict[str, str], Any]],
+                      max_len: int) -> list[Any]:
+        if len(batch) == 1:
+            stream, fields, _ = batch[0]
+            return [await self.client.xadd(stream, fields, maxlen=max_len, approximate=True)]
+        pipe = self.client.pipeline(transaction=False)
+        for stream, fields, _ in batch:
+            pipe.xadd(stream, fields, maxlen=max_len, approximate=True)
+        return list(await pipe.execute())
+
     async def _flush(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -305,14 +312,21 @@ class _Hub:
             await asyncio.sleep(0.005)
 
     def _failing(self, what: str, exc: BaseException) -> None:
+        """Streams commands fail. An outage of Redis is reported once, by the connection
+        layer; a warning here only when they keep failing while pub/sub works."""
         if not self._down:
             self._down = True
-            log.warning("Redis streams unreachable (%s: %s); retrying", what, exc)
+            self._warned = False
+            log.debug("Redis streams unreachable (%s: %s); retrying", what, exc)
+        elif not self._warned and self.connection.available:
+            self._warned = True
+            log.warning("Redis streams commands fail while Redis answers (%s: %s); retrying",
+                        what, exc)
 
     def _working(self) -> None:
         if self._down:
             self._down = False
-            log.info("Redis streams reachable again")
+            log.debug("Redis streams reachable again")
 
 
 def _streams(reply: Any) -> list[tuple[Any, list[Any]]]:
@@ -343,9 +357,10 @@ class RedisStreamsAdapter(ClusterAdapter):
         self.public_channel = f"{options.channel_prefix}#{nsp.name}#"
         self.private_channel = f"{self.public_channel}{self.uid}#"
         self._started = False
+        self._persisting: set[asyncio.Task[Any]] = set()
 
     @property
-    def connection(self) -> RedisConnection:
+    def conn(self) -> RedisConnection:
         """The Redis connections this server's streams adapters share."""
         return self.hub.connection
 
@@ -353,9 +368,9 @@ class RedisStreamsAdapter(ClusterAdapter):
 
     async def init(self) -> None:
         """Connect, subscribe to the pub/sub channels, start reading the stream."""
-        await self.connection.start()
-        subscribe = (self.connection.ssubscribe if self.hub.options.use_sharded_pubsub
-                     else self.connection.subscribe)
+        await self.conn.start()
+        subscribe = (self.conn.ssubscribe if self.hub.options.use_sharded_pubsub
+                     else self.conn.subscribe)
         await subscribe(self.public_channel, self._on_payload)
         await subscribe(self.private_channel, self._on_payload)
         await self.hub.add(self)
@@ -366,30 +381,32 @@ class RedisStreamsAdapter(ClusterAdapter):
         if not self._started:
             return
         self._started = False
+        await asyncio.sleep(0)  # sessions of sockets closed just now start persisting
+        if self._persisting:
+            await asyncio.wait(set(self._persisting), timeout=2.0)
         await self.hub.remove(self)
-        unsubscribe = (self.connection.sunsubscribe if self.hub.options.use_sharded_pubsub
-                       else self.connection.unsubscribe)
+        unsubscribe = (self.conn.sunsubscribe if self.hub.options.use_sharded_pubsub
+                       else self.conn.unsubscribe)
         for channel in (self.public_channel, self.private_channel):
             try:
                 await unsubscribe(channel, self._on_payload)
             except Exception as exc:  # Redis gone: nothing to unsubscribe from
                 log.debug("unsubscribe %s: %s", channel, exc)
-        await self.connection.close()
+        await self.conn.close()
 
     # -------------------------------------------------------------- transport
 
     def _send(self, channel: str, payload: bytes) -> None:
         if self.hub.options.use_sharded_pubsub:
-            self.connection.spublish(channel, payload)
+            self.conn.spublish(channel, payload)
         else:
-            self.connection.publish(channel, payload)
+            self.conn.publish(channel, payload)
 
     def do_publish(self, message: ClusterMessage) -> asyncio.Future[str | None] | None:
         """Transient messages over pub/sub; the others appended to the stream (the future
         gets the entry id, the offset)."""
         kind = message["type"]
-        if (kind == MessageType.SERVER_SIDE_EMIT or kind == MessageType.FETCH_SOCKETS
-                or (kind == MessageType.BROADCAST and "requestId" in message["data"])):
+        if is_transient(message):
             self._send(self.public_channel, pack(message))
             return None
         if self.hub.options.only_plaintext:  # Node's onlyPlaintext: no binary check
@@ -413,11 +430,15 @@ class RedisStreamsAdapter(ClusterAdapter):
         if isinstance(message, dict) and isinstance(message.get("type"), int):
             self.on_message(cast(ClusterMessage, message))
 
-    async def server_count(self) -> int:
-        """``PUBSUB NUMSUB`` (``SHARDNUMSUB``) of the public channel."""
-        if self.hub.options.use_sharded_pubsub:
-            return await self.connection.shardnumsub(self.public_channel)
-        return await self.connection.numsub(self.public_channel)
+    async def count_servers(self) -> int:
+        """``PUBSUB NUMSUB`` (``SHARDNUMSUB``) of the public channel (raises
+        ``RedisUnavailable`` while Redis is down)."""
+        try:
+            if self.hub.options.use_sharded_pubsub:
+                return await self.conn.shardnumsub(self.public_channel)
+            return await self.conn.numsub(self.public_channel)
+        except RedisUnavailable:
+            raise RedisUnavailable("Redis is unreachable") from None
 
     # --------------------------------------------------------------- sessions
 
@@ -429,13 +450,23 @@ class RedisStreamsAdapter(ClusterAdapter):
         never raises (a session that cannot be stored cannot be recovered)."""
         settings = self.nsp.server.connection_state_recovery
         duration = settings.max_disconnection_duration if settings is not None else 120.0
-        value = encode_session({"sid": session.sid, "pid": session.pid,
-                                "rooms": list(session.rooms), "data": session.data})
+        try:
+            value = encode_session({"sid": session.sid, "pid": session.pid,
+                                    "rooms": list(session.rooms), "data": session.data})
+        except (TypeError, ValueError) as exc:
+            log.warning("could not store the session of %s: %s", session.sid, exc)
+            return
+        task = asyncio.current_task()
+        if task is not None:  # close() waits for it: sessions of a shutdown are kept too
+            self._persisting.add(task)
         try:
             await self.hub.client.set(self._session_key(session.pid), value,
                                       px=max(1, int(duration * 1000)))
         except (RedisError, OSError) as exc:
             log.warning("could not store the session of %s: %s", session.sid, exc)
+        finally:
+            if task is not None:
+                self._persisting.discard(task)
 
     async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
         """The session ``pid`` (taken once) with the stream entries after ``offset`` its rooms
@@ -480,6 +511,14 @@ class RedisStreamsAdapter(ClusterAdapter):
         sid = stored.get("sid")
         return RestoredSession(
             sid if isinstance(sid, str) else "", pid, rooms, stored.get("data"), missed)
+
+
+def is_transient(message: ClusterMessage) -> bool:
+    """Whether ``message`` goes over pub/sub rather than the stream (Node's ``isEphemeral``):
+    broadcasts with acks, ``fetch_sockets`` and server-side emits."""
+    kind = message["type"]
+    return (kind == MessageType.SERVER_SIDE_EMIT or kind == MessageType.FETCH_SOCKETS
+            or (kind == MessageType.BROADCAST and "requestId" in message.get("data", {})))
 
 
 def _next_offset(offset: str) -> str:
