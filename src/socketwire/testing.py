@@ -121,6 +121,7 @@ class TestClient(AsyncClient):
     """
 
     __test__ = False  # not a pytest test class
+    _schemes = ("memory",)
 
     def __init__(
         self,
@@ -136,6 +137,7 @@ class TestClient(AsyncClient):
         self._cursors: dict[tuple[str, str], int] = {}
         self._arrived: asyncio.Event | None = None
         options.setdefault("reconnection", False)
+        options.setdefault("parser", server.parser)  # speaks the server's wire format
         super().__init__(**options)
         self.server = server
         self.default_namespaces = list(namespaces) if namespaces is not None else None
@@ -145,8 +147,10 @@ class TestClient(AsyncClient):
 
     # -------------------------------------------------------------- recording
 
-    def socket(self, namespace: str = "/") -> ClientSocket:
+    def socket(self, namespace: str | None = None) -> ClientSocket:
         """The socket for ``namespace``; what it receives is recorded."""
+        if namespace is None:
+            namespace = self.namespace
         if not namespace.startswith("/"):
             namespace = "/" + namespace
         if namespace not in self._records:

@@ -90,6 +90,7 @@ async def test_test_client_starts_the_adapters_once() -> None:
     async with TestClient(io), TestClient(io):
         assert sorted(journal) == [("init", "/"), ("init", "/early")]
     await io.shutdown()
+    await io.shutdown()  # as uvicorn's shutdown and the lifespan's both do: closed once
     assert sorted(n for k, n in journal if k == "close") == ["/", "/early"]
     async with TestClient(io):  # a server shut down starts again
         assert journal.count(("init", "/")) == 2
@@ -317,4 +318,20 @@ async def test_all_rooms_alone_are_this_servers_rooms() -> None:
         sock = list(io.sockets.sockets.values())[0]
         sock.join("lobby")
         assert await io.sockets.adapter.all_rooms() == {sock.id, "lobby"}
+    await io.shutdown()
+
+
+async def test_concurrent_startups_wait_for_the_adapters() -> None:
+    io, journal = recording_server()
+    adapters = [io.sockets.adapter, io.of("/early").adapter]
+    first = asyncio.ensure_future(io.startup())
+    await asyncio.sleep(0)  # the first one is now waiting in an adapter's init
+
+    async def second() -> list[bool]:
+        await io.startup()  # returns only once the adapters are started
+        return [a.started for a in adapters]  # type: ignore[attr-defined]
+
+    assert await second() == [True, True]
+    await first
+    assert sorted(journal) == [("init", "/"), ("init", "/early")]
     await io.shutdown()

@@ -17,7 +17,7 @@ import shutil
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("js_client.mjs")
@@ -69,13 +69,14 @@ class JsDriver:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def start(cls) -> JsDriver:
-        """Start Node with the driver; returns once it is ready."""
+    async def start(cls, script: Path = DRIVER, *args: str) -> Self:
+        """Start Node with the driver (or another script speaking the same line protocol,
+        with ``args``); returns once it reported ``ready``."""
         node = shutil.which("node")
         if node is None or not (ROOT / "node_modules" / "socket.io-client").is_dir():
             raise RuntimeError("the interop tests need node and the npm packages (npm ci)")
         proc = await asyncio.create_subprocess_exec(
-            node, str(DRIVER), cwd=ROOT, stdin=asyncio.subprocess.PIPE,
+            node, str(script), *args, cwd=ROOT, stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, start_new_session=True, limit=16 * 1024 * 1024,
         )
         driver = cls(proc)

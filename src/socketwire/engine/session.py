@@ -81,6 +81,7 @@ class EngineSession:
         self._awaiting_pong = False
         self._refreshed = False
         self._close_packet = CLOSE
+        self._paused_for_upgrade = False  # closed while the client paused polling to upgrade
         self._upgrade: _UpgradeHandler | None = None
         self._reading: asyncio.Future[None] | None = None  # set while reading is paused
         self._ping_due = self._loop.time()
@@ -158,6 +159,8 @@ class EngineSession:
     def _overflow(self) -> None:
         log.info("session %s: outbound buffer over %d bytes, closing", self.sid,
                  self.server.max_buffered_bytes)
+        for hook in self.server.hooks.overflow:
+            hook(self)
         abort = getattr(self._ws, "abort", None)
         if abort is not None:
             abort()  # no close handshake behind data the peer does not read: drop it now
@@ -263,7 +266,9 @@ class EngineSession:
                 # as Node: what was buffered goes out alone, the close packet in the next GET.
                 # socket.io-client handles Socket.IO packets a tick after the Engine.IO close
                 # of the same payload, so "41" + "1" together looked like "transport close".
-                if self._timer is None:
+                if self._paused_for_upgrade and not self._buffer:
+                    self._finish()  # the client polls no more: this was its last GET
+                elif self._timer is None:
                     self._timer = self._loop.call_later(CLOSE_TIMEOUT, self._finish)
                 return _payload_response(packets)
             packets.append(self._close_packet)
@@ -302,11 +307,13 @@ class EngineSession:
             timer.cancel()
             if self._poll is fut:
                 self._poll = None
+        if self._buffer and not self.upgraded and self.state is not SessionState.CLOSED:
+            # what was sent meanwhile; when closing, the close packet follows in the next GET
+            # (a DISCONNECT sent right before closing reached the client as "transport close")
+            return self._take_poll_answer()
         if self.state is SessionState.CLOSING:
             self._finish()
             return _payload_response([self._close_packet])
-        if self._buffer and not self.upgraded and self.state is SessionState.OPEN:
-            return self._take_poll_answer()
         await self.flushed()
         if self.upgraded or self.state is not SessionState.OPEN:
             return self.server.error_response(3)
@@ -337,6 +344,8 @@ class EngineSession:
             return HttpResponse(200, list(OK_HEADERS), b"ok")
         for kind, data in packets:
             if self.state is not SessionState.OPEN:
+                if kind is EioType.CLOSE and self.state is SessionState.CLOSING:
+                    self._finish()  # as Node: the client closes too, no GET will follow
                 break
             self.receive(kind, data)
         if self._reading is not None:
@@ -417,6 +426,8 @@ class EngineSession:
         self.upgrading = False
         self._upgrade = None
         self._probed = False
+        for hook in self.server.hooks.upgrade_failed:
+            hook(self)
         if self._buffer:
             self._release_poll()
 
@@ -435,6 +446,7 @@ class EngineSession:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._paused_for_upgrade = self._probed
         if self._upgrade is not None and not self._upgrade.done:
             self._upgrade._fail()
         if client_initiated:

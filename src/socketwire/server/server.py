@@ -14,6 +14,7 @@ from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAc
 from ..engine.session import EngineSession
 from ..engine.static import StaticFiles
 from ..handlers import spawn
+from ..protocol.parser import Parser, get_parser
 from ..protocol.reasons import Reason
 from .broadcast import BroadcastOperator
 from .connection import ServerConnection
@@ -56,7 +57,9 @@ class Server:
     ``max_pending_handlers`` (64 coroutine handlers running per connection before it stops
     reading from that client), ``connection_state_recovery`` (off; ``True`` or a
     :class:`ConnectionStateRecovery` lets dropped clients recover their id, rooms, data and
-    missed events; the default adapter is then the in-memory ``SessionAwareAdapter``).
+    missed events; the default adapter is then the in-memory ``SessionAwareAdapter``),
+    ``parser`` (``"json"``; ``"msgpack"`` speaks socket.io-msgpack-parser's format, which
+    every client must then use too).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class Server:
         max_buffered_bytes: int = 16 * 1024 * 1024,
         max_pending_handlers: int = 64,
         connection_state_recovery: bool | ConnectionStateRecovery = False,
+        parser: str | Parser = "json",
     ) -> None:
         self.engine = EngineServer(
             self._on_session,
@@ -98,6 +102,9 @@ class Server:
         )
         self.connect_timeout = connect_timeout
         self.serve_client = serve_client
+        #: the wire format: "json" (Socket.IO's default) or "msgpack"
+        #: (socket.io-msgpack-parser's), or any :class:`socketwire.protocol.parser.Parser`
+        self.parser: Parser = get_parser(parser)
         if connection_state_recovery is True:
             connection_state_recovery = ConnectionStateRecovery()
         #: the recovery settings (``None`` when off); adapters read it as
@@ -116,6 +123,8 @@ class Server:
         self.static_routes: dict[str, str | os.PathLike[str]] = {}
         self._static: tuple[tuple[tuple[str, Any], ...], StaticFiles] | None = None
         self._started = False
+        self._startup_lock = asyncio.Lock()
+        self._adapters_open = True  # closed by the first shutdown, opened again by startup
         self._adapter_inits: set[asyncio.Task[None]] = set()
         self.sockets = self.of("/")
 
@@ -161,6 +170,10 @@ class Server:
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Register a handler on the main namespace (``connection``)."""
         return self.sockets.on(event, handler)
+
+    def off(self, event: str | None = None, handler: Callable[..., Any] | None = None) -> None:
+        """Remove a handler of the main namespace (every handler of ``event`` without one)."""
+        self.sockets.off(event, handler)
 
     def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
         """Add a connection middleware to the main namespace."""
@@ -283,15 +296,17 @@ class Server:
         """Start the adapter of every namespace (``await adapter.init()``); namespaces
         created later start theirs when created. Both hosts and the ``TestClient`` call it;
         calling it again does nothing until :meth:`shutdown`."""
-        if self._started:
-            return
-        self._started = True
-        try:
-            for nsp in list(self.namespaces.values()):
-                await nsp.adapter.init()
-        except BaseException:
-            self._started = False
-            raise
+        async with self._startup_lock:  # a second caller waits for the first to finish
+            if self._started:
+                return
+            self._started = True
+            self._adapters_open = True
+            try:
+                for nsp in list(self.namespaces.values()):
+                    await nsp.adapter.init()
+            except BaseException:
+                self._started = False
+                raise
 
     async def shutdown(self) -> None:
         """Close every connection ("server shutting down") and stop the adapters."""
@@ -304,8 +319,10 @@ class Server:
         await self.engine.close_all("forced server close")
         if self._adapter_inits:
             await asyncio.gather(*self._adapter_inits, return_exceptions=True)
-        for nsp in list(self.namespaces.values()):
-            await nsp.adapter.close()
+        if self._adapters_open:  # once, however many times the host calls it
+            self._adapters_open = False
+            for nsp in list(self.namespaces.values()):
+                await nsp.adapter.close()
 
     async def close(self) -> None:
         """Node's ``io.close()``: the same as :meth:`shutdown`."""
