@@ -50,13 +50,15 @@ async def running(
         finally:
             await server.close()
         return
+    asgi = ASGIApp(app, other_app=other_app, static_files=static_files)
     config = uvicorn.Config(
-        ASGIApp(app, other_app=other_app, static_files=static_files),
+        asgi,
         host="127.0.0.1",
         port=port,
         log_level="warning",
         lifespan="on",
         ws_per_message_deflate=False,  # Node's default: no compression
+        ws_max_size=asgi.app.max_http_buffer_size,  # as run_asgi: uvicorn reassembles no more
     )
     userver = uvicorn.Server(config)
     task = asyncio.ensure_future(userver.serve())

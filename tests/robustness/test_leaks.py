@@ -33,6 +33,8 @@ def _socketwire_timers(loop: asyncio.AbstractEventLoop) -> list[asyncio.TimerHan
         h for h in getattr(loop, "_scheduled", [])
         if not h.cancelled()
         and str(getattr(h._callback, "__module__", "")).startswith("socketwire")
+        # the standalone host's keep-alive timers of the client's pooled HTTP connections
+        and not str(getattr(h._callback, "__module__", "")).startswith("socketwire.hosting")
     ]
 
 

@@ -92,6 +92,9 @@ class WebSocketChannel(Protocol):
     def buffered_amount(self) -> int:
         """Bytes queued but not yet handed to the network."""
 
+    # Hosts may also offer ``abort()``: drop the connection and everything queued on it at
+    # once (used for a slow consumer past ``max_buffered_bytes``).
+
     async def flushed(self) -> None:
         """Return once everything queued so far has been handed to the network."""
 

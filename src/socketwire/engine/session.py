@@ -157,6 +157,9 @@ class EngineSession:
     def _overflow(self) -> None:
         log.info("session %s: outbound buffer over %d bytes, closing", self.sid,
                  self.server.max_buffered_bytes)
+        abort = getattr(self._ws, "abort", None)
+        if abort is not None:
+            abort()  # no close handshake behind data the peer does not read: drop it now
         self.close("transport error")
 
     # ---------------------------------------------------------------- heartbeat

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 from collections import deque
@@ -14,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from ..engine.http import BodyTooLarge, HttpApp, HttpRequest, HttpResponse, PreparedMessage
 from ..engine.static import StaticFiles
+from ._abort import abort_transport
 
 __all__ = ["ASGIApp", "run_asgi"]
 
@@ -24,6 +26,32 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGICallable = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+# uvicorn's websockets-sansio protocol (its default since 0.35) logs "ASGI callable returned
+# without completing handshake" at ERROR after every denial response sent through the
+# websocket.http.response extension, which is the ASGI way to refuse an upgrade with a
+# status and body (its wsproto protocol does not; upstream fix pending as uvicorn PR 3138).
+# The record is dropped for the connections socketwire itself refused, and only for them: the
+# flag lives in the connection task's context.
+_REFUSED_UPGRADE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "socketwire_refused_upgrade", default=False
+)
+_SPURIOUS = "ASGI callable returned without completing handshake"
+
+
+class _RefusedUpgradeFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_REFUSED_UPGRADE.get() and record.getMessage().startswith(_SPURIOUS))
+
+
+_FILTER = _RefusedUpgradeFilter()
+
+
+def _install_log_filter() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
 
 
 def _request_from_scope(scope: Scope) -> HttpRequest:
@@ -102,6 +130,25 @@ class _Channel:
         self._queue.append(code)
         self._wake.set()
 
+    def abort(self) -> None:
+        """Drop the connection and everything queued at once (a slow consumer over the cap).
+
+        ASGI has no abort: the queue is released here, and when the server's ``send`` is a
+        method of its protocol object holding the transport (uvicorn's), that transport is
+        aborted too, since a close frame behind unread data would never leave.
+        """
+        self._closing = True
+        self._queue.clear()
+        self._queued = 0
+        self._idle.set()
+        if not self.writer.done():
+            self.writer.cancel()
+        transport = getattr(getattr(self._send, "__self__", None), "transport", None)
+        if callable(getattr(transport, "abort", None)) and callable(
+            getattr(transport, "get_extra_info", None)
+        ):
+            abort_transport(transport)
+
     def buffered_amount(self) -> int:
         return self._queued
 
@@ -154,7 +201,11 @@ class ASGIApp:
         self.app: HttpApp = inner() if callable(inner) else app
         self.other_app = other_app
         self.static = StaticFiles(static_files)
+<<<<<<< HEAD
         self._started = False
+=======
+        _install_log_filter()
+>>>>>>> hardening
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -278,6 +329,7 @@ class ASGIApp:
                 await send({"type": "websocket.http.response.start", "status": outcome.status,
                             "headers": headers})
                 await send({"type": "websocket.http.response.body", "body": outcome.body})
+                _REFUSED_UPGRADE.set(True)
             else:
                 await send({"type": "websocket.close", "code": 1008})
             return
@@ -323,7 +375,8 @@ def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any)
 
     On shutdown the sessions are closed first: uvicorn waits for requests in flight before
     its lifespan shutdown, and a pending long-poll would otherwise hold it up to a ping
-    interval.
+    interval. uvicorn's WebSocket limit (``ws_max_size``) is set to the server's
+    ``max_http_buffer_size`` and its own WebSocket pings are off (Engine.IO pings).
     """
     import uvicorn
 
@@ -334,7 +387,14 @@ def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any)
             await asgi.app.shutdown()
             await super().shutdown(sockets=sockets)
 
-    config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=5,
-                            ws_per_message_deflate=False)  # Node's default: no compression
+    config = uvicorn.Config(
+        asgi, host=host, port=port, log_level="warning", lifespan="on",
+        timeout_graceful_shutdown=5,
+        ws_per_message_deflate=False,  # Node's default: no compression
+        # uvicorn reassembles fragmented messages itself: no further than socketwire accepts
+        # (it closes with 1009 past it), instead of its own 16 MiB
+        ws_max_size=asgi.app.max_http_buffer_size,
+        # Engine.IO's heartbeat already checks the peer: no second timer per connection
+        ws_ping_interval=None,
+    )
     _Server(config).run()

@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -30,6 +30,7 @@ from ..engine.http import (
 )
 from ..engine.static import StaticFiles
 from . import wsframes
+from ._abort import abort_transport
 
 __all__ = ["StandaloneServer", "run", "serve"]
 
@@ -58,62 +59,28 @@ def _encode_response(response: HttpResponse, keep_alive: bool) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
 
 
-class _WebSocketChannel:
-    """The engine's view of one WebSocket connection on this host."""
-
-    __slots__ = ("_closing", "_owner", "_transport", "request")
-
-    def __init__(self, transport: asyncio.Transport, request: HttpRequest,
-                 owner: _HttpProtocol) -> None:
-        self._transport = transport
-        self._closing = False
-        self.request = request
-        self._owner = owner
-
-    def send(self, packet: str | bytes) -> None:
-        if self._closing:
-            return
-        if isinstance(packet, str):
-            self._transport.write(wsframes.frame(wsframes.OP_TEXT, packet.encode()))
-        else:
-            self._transport.write(wsframes.frame(wsframes.OP_BINARY, packet))
-
-    def send_prepared(self, message: PreparedMessage) -> None:
-        if self._closing:
-            return
-        frames = message.ws_frames
-        if frames is None:
-            frames = message.ws_frames = b"".join(
-                wsframes.frame(wsframes.OP_TEXT, p.encode()) if isinstance(p, str)
-                else wsframes.frame(wsframes.OP_BINARY, p)
-                for p in message.packets
-            )
-        self._transport.write(frames)
-
-    def close(self, code: int = 1000) -> None:
-        if self._closing:
-            return
-        self._closing = True
-        if not self._transport.is_closing():
-            self._transport.write(wsframes.close_frame(code))
-            loop = asyncio.get_running_loop()
-            loop.call_later(1.0, self._transport.close)
-
-    def buffered_amount(self) -> int:
-        return self._transport.get_write_buffer_size()
-
-    async def flushed(self) -> None:
-        return None  # writes go to the transport at once
-
-    def pause_reading(self) -> None:
-        self._owner.pause_ws()
-
-    def resume_reading(self) -> None:
-        self._owner.resume_ws()
+# Backpressure: a peer whose unsent data passes the high-water mark is not read from until it
+# falls below the low one (asyncio's pause_writing / resume_writing). HTTP keeps asyncio's
+# marks; a WebSocket gets larger ones, as what it is sent is mostly the application's (bounded
+# by max_buffered_bytes) and its pongs must still be read while it catches up.
+HTTP_HIGH_WATER = 64 * 1024
+HTTP_LOW_WATER = 16 * 1024
+WS_HIGH_WATER = 1024 * 1024
+WS_LOW_WATER = 256 * 1024
+MAX_PIPELINED = 16  # requests parsed ahead of the one being answered before reading stops
+MAX_EARLY_WS_BYTES = 64 * 1024  # frames sent before the 101, held while the upgrade is decided
+WS_CLOSE_TIMEOUT = 1.0  # how long a close frame of ours waits for the peer's
 
 
 class _HttpProtocol(asyncio.Protocol):
-    """One TCP connection: HTTP/1.1 requests, possibly upgraded to a WebSocket."""
+    """One TCP connection while it speaks HTTP/1.1: requests answered in order, pipelining
+    bounded, header and keep-alive timeouts. An accepted WebSocket upgrade hands the
+    transport over to a :class:`_WebSocketProtocol`."""
+
+    __slots__ = ("app", "body", "body_future", "body_too_large", "closed", "header_bytes",
+                 "headers", "in_message", "parser", "pending_ws", "queue", "read_paused",
+                 "server", "timer", "transport", "upgrading", "url", "worker", "write_paused",
+                 "writable")
 
     def __init__(self, server: StandaloneServer) -> None:
         self.server = server
@@ -130,38 +97,38 @@ class _HttpProtocol(asyncio.Protocol):
         self.queue: deque[tuple[HttpRequest, asyncio.Future[bytes | None] | None, bool]] = deque()
         self.body_future: asyncio.Future[bytes | None] | None = None
         self.worker: asyncio.Task[None] | None = None
-        self.ws_parser: wsframes.FrameParser | None = None
-        self.ws_handler: WebSocketHandler | None = None
-        self.ws_channel: _WebSocketChannel | None = None
         self.pending_ws: bytes = b""
-        self.ws_paused = False
-        self.ws_backlog: deque[wsframes.Message] = deque()
         self.upgrading = False
         self.closed = False
+        self.in_message = False
+        self.read_paused = False
+        self.write_paused = False
+        self.writable: asyncio.Future[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's are not subclasses
+        self.transport.set_write_buffer_limits(HTTP_HIGH_WATER, HTTP_LOW_WATER)  # type: ignore[union-attr]
         self.server.connections.add(self)
+        self._arm(self.server.http_header_timeout, self._header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._disarm()
         if self.body_future is not None and not self.body_future.done():
             self.body_future.set_result(None)
+        self._wake_writer()
         self.server.connections.discard(self)
         if self.worker is not None and not self.worker.done():
             self.worker.cancel()
-        if self.ws_handler is not None:
-            handler, self.ws_handler = self.ws_handler, None
-            handler.on_close()
 
     def data_received(self, data: bytes) -> None:
-        if self.ws_parser is not None:
-            self._ws_data(data)
-            return
         if self.upgrading:
             self.pending_ws += data
+            if len(self.pending_ws) > MAX_EARLY_WS_BYTES:
+                self._update_reading()
             return
         try:
             self.parser.feed_data(data)
@@ -173,8 +140,65 @@ class _HttpProtocol(asyncio.Protocol):
                                                b"Bad Request"))
 
     def _reply_and_close(self, response: HttpResponse) -> None:
+        self._disarm()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(_encode_response(response, False))
+            self.transport.close()
+
+    # ------------------------------------------------------- flow control
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self._wake_writer()
+        self._update_reading()
+
+    def _wake_writer(self) -> None:
+        waiter, self.writable = self.writable, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _update_reading(self) -> None:
+        """Read only while the peer takes our answers and few requests wait for one."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        pause = (self.write_paused or len(self.queue) > MAX_PIPELINED
+                 or len(self.pending_ws) > MAX_EARLY_WS_BYTES)
+        if pause != self.read_paused:
+            self.read_paused = pause
+            if pause:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
+    # ------------------------------------------------------------ timeouts
+
+    def _arm(self, delay: float | None, callback: Callable[[], None]) -> None:
+        self._disarm()
+        if delay is not None and delay > 0:
+            self.timer = asyncio.get_running_loop().call_later(delay, callback)
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _header_timeout(self) -> None:
+        """No complete request head in time (Node's headersTimeout): 408, then close."""
+        self.timer = None
+        if self.worker is not None and not self.worker.done():
+            return  # an answer is being written: the keep-alive timer follows it
+        self._reply_and_close(HttpResponse(408, [("Content-Type", "text/plain")],
+                                           b"Request Timeout"))
+
+    def _idle_timeout(self) -> None:
+        """A keep-alive connection left idle (Node's keepAliveTimeout): closed."""
+        self.timer = None
+        if self.transport is not None:
             self.transport.close()
 
     # ------------------------------------------------------ httptools callbacks
@@ -185,6 +209,8 @@ class _HttpProtocol(asyncio.Protocol):
         self.header_bytes = 0
         self.body = bytearray()
         self.body_too_large = False
+        self.in_message = True
+        self._arm(self.server.http_header_timeout, self._header_timeout)
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -210,6 +236,7 @@ class _HttpProtocol(asyncio.Protocol):
         )
 
     def on_headers_complete(self) -> None:
+        self._disarm()
         if self._wants_websocket():
             return  # queued by on_message_complete
         fut: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
@@ -231,10 +258,12 @@ class _HttpProtocol(asyncio.Protocol):
                 self.body_future.set_result(None)
 
     def on_message_complete(self) -> None:
+        self.in_message = False
         fut, self.body_future = self.body_future, None
         if fut is not None:
             if not fut.done():
                 fut.set_result(bytes(self.body))
+            self.body = bytearray()
             return
         if self.parser.should_upgrade() and self._wants_websocket():
             self.upgrading = True
@@ -245,6 +274,8 @@ class _HttpProtocol(asyncio.Protocol):
         self.queue.append((request, body, keep_alive))
         if self.worker is None or self.worker.done():
             self.worker = asyncio.get_running_loop().create_task(self._work())
+        if len(self.queue) > MAX_PIPELINED:
+            self._update_reading()
 
     def _request(self) -> HttpRequest:
         parsed = httptools.parse_url(self.url)
@@ -268,6 +299,8 @@ class _HttpProtocol(asyncio.Protocol):
     async def _work(self) -> None:
         while self.queue and not self.closed:
             request, body, keep_alive = self.queue.popleft()
+            if self.read_paused:
+                self._update_reading()
             if body is None:
                 await self._upgrade(request)
                 return
@@ -283,8 +316,19 @@ class _HttpProtocol(asyncio.Protocol):
             keep_alive = keep_alive and not response.close
             self.transport.write(_encode_response(response, keep_alive))
             if not keep_alive:
+                self._disarm()
                 self.transport.close()
                 return
+            if self.write_paused and not self.closed:
+                # the peer is not reading our answers: the next waits until it does
+                self.writable = asyncio.get_running_loop().create_future()
+                await self.writable
+        if self.closed or self.upgrading:
+            return
+        if self.in_message:  # a request head is arriving: its timeout runs again
+            self._arm(self.server.http_header_timeout, self._header_timeout)
+        else:
+            self._arm(self.server.http_keepalive_timeout, self._idle_timeout)
 
     async def _respond(
         self, request: HttpRequest, body_future: asyncio.Future[bytes | None]
@@ -335,92 +379,251 @@ class _HttpProtocol(asyncio.Protocol):
                 f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{extra}\r\n"
             ).encode("latin-1")
         )
-        self.ws_parser = wsframes.FrameParser(self.app.max_http_buffer_size)
-        self.ws_channel = _WebSocketChannel(transport, request, self)
-        self.ws_handler = outcome.attach(self.ws_channel)
-        self.upgrading = False
-        if self.pending_ws:
-            data, self.pending_ws = self.pending_ws, b""
-            self._ws_data(data)
+        # from here on the connection is a WebSocket's: this object is dropped
+        self._disarm()
+        self.closed = True
+        self.server.connections.discard(self)
+        ws = _WebSocketProtocol(self.server, transport, request)
+        self.server.connections.add(ws)
+        transport.set_protocol(ws)
+        transport.set_write_buffer_limits(WS_HIGH_WATER, WS_LOW_WATER)
+        if self.read_paused:
+            transport.resume_reading()
+        pending, self.pending_ws = self.pending_ws, b""
+        ws.start(outcome, pending)
 
-    def _ws_data(self, data: bytes) -> None:
-        assert self.ws_parser is not None and self.transport is not None
-        try:
-            messages = self.ws_parser.feed(data)
-        except wsframes.WebSocketError as exc:
-            self._ws_fail(exc.code)
+
+class _WebSocketProtocol(asyncio.Protocol):
+    """One upgraded connection: frames in and out, RFC 6455 closing handshake, flow control.
+    It is also the engine's :class:`~socketwire.engine.http.WebSocketChannel` for it."""
+
+    __slots__ = ("_backlog", "_close_timer", "_closing", "_engine_paused", "_gone",
+                 "_read_paused", "_write_paused", "handler", "parser", "request", "server",
+                 "transport")
+
+    def __init__(self, server: StandaloneServer, transport: asyncio.Transport,
+                 request: HttpRequest) -> None:
+        self.server = server
+        self.transport = transport
+        self.request = request
+        self.parser = wsframes.FrameParser(server.app.max_http_buffer_size,
+                                           server.ws_max_fragments)
+        self.handler: WebSocketHandler | None = None
+        self._closing = False  # a close frame of ours is out: nothing else will be
+        self._gone = False  # the TCP connection is closed (or closing) for good
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._engine_paused = False
+        self._write_paused = False
+        self._read_paused = False
+        self._backlog: deque[wsframes.Message] = deque()
+
+    def start(self, acceptance: Any, pending: bytes) -> None:
+        """Attach the engine's handler, then handle the bytes that came with the upgrade."""
+        self.handler = acceptance.attach(self)
+        if pending:
+            self.data_received(pending)
+
+    # ------------------------------------------------- the engine's channel
+
+    def send(self, packet: str | bytes) -> None:
+        """Queue one message: text for ``str``, binary for ``bytes``."""
+        if self._closing:
             return
-        self._ws_deliver(deque(messages) if self.ws_paused else messages)
+        if isinstance(packet, str):
+            self.transport.write(wsframes.frame(wsframes.OP_TEXT, packet.encode()))
+        else:
+            self.transport.write(wsframes.frame(wsframes.OP_BINARY, packet))
 
-    def _ws_deliver(self, messages: list[wsframes.Message] | deque[wsframes.Message]) -> None:
-        assert self.transport is not None
-        handler = self.ws_handler
-        for index, (opcode, payload) in enumerate(messages):
-            if handler is None or self.closed:
-                return
-            if self.ws_paused:  # the engine paused reading: keep the rest for later
-                rest = list(messages)[index:]
-                self.ws_backlog.extend(rest)
-                return
-            if opcode == wsframes.OP_TEXT:
-                try:
-                    text = payload.decode("utf-8")
-                except UnicodeDecodeError:
-                    self._ws_fail(1007)
-                    return
-                handler.on_message(text)
-            elif opcode == wsframes.OP_BINARY:
-                handler.on_message(payload)
-            elif opcode == wsframes.OP_PING:
-                self.transport.write(wsframes.frame(wsframes.OP_PONG, payload))
-            elif opcode == wsframes.OP_CLOSE:
-                self._ws_closed_by_peer(payload)
-                return
+    def send_prepared(self, message: PreparedMessage) -> None:
+        """Queue a broadcast's frames, built once for every recipient."""
+        if self._closing:
+            return
+        frames = message.ws_frames
+        if frames is None:
+            frames = message.ws_frames = b"".join(
+                wsframes.frame(wsframes.OP_TEXT, p.encode()) if isinstance(p, str)
+                else wsframes.frame(wsframes.OP_BINARY, p)
+                for p in message.packets
+            )
+        self.transport.write(frames)
 
-    def pause_ws(self) -> None:
-        """Stop delivering WebSocket messages (flow control from the engine)."""
-        if not self.ws_paused:
-            self.ws_paused = True
-            if self.transport is not None and not self.transport.is_closing():
-                self.transport.pause_reading()
+    def close(self, code: int = 1000) -> None:
+        """Start the closing handshake; the TCP connection ends on the peer's close frame,
+        or after ``WS_CLOSE_TIMEOUT``."""
+        if self._closing:
+            return
+        self._closing = True
+        if self.transport.is_closing():
+            return
+        self.transport.write(wsframes.close_frame(code))
+        self._close_timer = asyncio.get_running_loop().call_later(WS_CLOSE_TIMEOUT,
+                                                                  self._close_timed_out)
+        if self._engine_paused or self._write_paused:
+            self._set_reading()  # the peer's close frame must be read
 
-    def resume_ws(self) -> None:
+    def abort(self) -> None:
+        """Drop the connection and its unsent data at once (a slow consumer over the cap)."""
+        self._closing = True
+        self._end(abort=True)
+
+    def buffered_amount(self) -> int:
+        """Bytes written but not yet taken by the kernel."""
+        return self.transport.get_write_buffer_size()
+
+    async def flushed(self) -> None:
+        """Writes go to the transport at once."""
+        return None
+
+    def pause_reading(self) -> None:
+        """Stop delivering messages (flow control from the engine)."""
+        if not self._engine_paused:
+            self._engine_paused = True
+            self._set_reading()
+
+    def resume_reading(self) -> None:
         """Deliver the messages held back, then read again."""
-        if not self.ws_paused:
+        if not self._engine_paused:
             return
-        self.ws_paused = False
-        backlog, self.ws_backlog = self.ws_backlog, deque()
+        self._engine_paused = False
+        backlog, self._backlog = self._backlog, deque()
         if backlog:
-            self._ws_deliver(backlog)
-        if not self.ws_paused and self.transport is not None and not self.transport.is_closing():
-            self.transport.resume_reading()
+            self._deliver(backlog)
+        self._set_reading()
 
-    def _ws_fail(self, code: int) -> None:
-        if self.ws_channel is not None:
-            self.ws_channel.close(code)
-        if self.ws_handler is not None:
-            handler, self.ws_handler = self.ws_handler, None
-            handler.on_close()
+    # ------------------------------------------------------- asyncio protocol
 
-    def _ws_closed_by_peer(self, payload: bytes) -> None:
-        assert self.transport is not None
-        if self.ws_channel is not None and not self.ws_channel._closing:
-            self.ws_channel._closing = True
-            code = payload[:2] if len(payload) >= 2 else b"\x03\xe8"
-            self.transport.write(wsframes.frame(wsframes.OP_CLOSE, code))
-        self.transport.close()
-        if self.ws_handler is not None:
-            handler, self.ws_handler = self.ws_handler, None
+    def pause_writing(self) -> None:
+        self._write_paused = True
+        self._set_reading()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._set_reading()
+
+    def _set_reading(self) -> None:
+        transport = self.transport
+        if self._gone or transport.is_closing():
+            return
+        pause = (self._engine_paused or self._write_paused) and not self._closing
+        if pause != self._read_paused:
+            self._read_paused = pause
+            if pause:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._gone = True
+        self._closing = True
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        self.server.connections.discard(self)
+        self._backlog.clear()
+        self._notify_closed()
+
+    def eof_received(self) -> bool:
+        return False  # the peer is done: close our side too (connection_lost follows)
+
+    def data_received(self, data: bytes) -> None:
+        if self._gone:
+            return
+        try:
+            messages = self.parser.feed(data)
+        except wsframes.WebSocketError as exc:
+            self._deliver(exc.messages)
+            self._fail(exc.code)
+            return
+        if messages:
+            self._deliver(deque(messages) if self._engine_paused else messages)
+
+    def _deliver(self, messages: list[wsframes.Message] | deque[wsframes.Message]) -> None:
+        for index, (opcode, payload) in enumerate(messages):
+            if self._gone:
+                return
+            if opcode == wsframes.OP_CLOSE:
+                self._closed_by_peer(payload)  # type: ignore[arg-type]
+                return
+            if self._closing:
+                continue  # after our close frame only the peer's close matters
+            if opcode == wsframes.OP_PING:
+                self.transport.write(wsframes.frame(wsframes.OP_PONG, payload))  # type: ignore[arg-type]
+                continue
+            if opcode == wsframes.OP_PONG:
+                continue
+            if self._engine_paused:  # the engine paused reading: keep the rest for later
+                self._backlog.extend(list(messages)[index:])
+                return
+            handler = self.handler
+            if handler is not None:
+                handler.on_message(payload)
+
+    def _fail(self, code: int) -> None:
+        """The peer broke the protocol: close frame with ``code``; the peer's reply (read with
+        a fresh parser, since the stream is out of step) ends the connection."""
+        self.parser = wsframes.FrameParser(125)
+        if self._closing:
+            self._end(abort=True)
+            return
+        self.close(code)
+        self._notify_closed()
+
+    def _closed_by_peer(self, payload: bytes) -> None:
+        if not self._closing:
+            self._closing = True
+            # echo the status code (RFC 6455 section 5.5.1), without the reason
+            self.transport.write(wsframes.frame(wsframes.OP_CLOSE, payload[:2]))
+        self._end()
+        self._notify_closed()
+
+    def _close_timed_out(self) -> None:
+        self._close_timer = None
+        self._end(abort=True)
+
+    def _end(self, abort: bool = False) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        if self._gone:
+            return
+        self._gone = True
+        self._backlog.clear()
+        if abort:
+            abort_transport(self.transport)
+        else:
+            self.transport.close()  # what is queued (our close frame) goes out first
+
+    def _notify_closed(self) -> None:
+        handler, self.handler = self.handler, None
+        if handler is not None:
             handler.on_close()
 
 
 class StandaloneServer:
-    """A running standalone server; ``close()`` stops it."""
+    """A running standalone server; ``close()`` stops it.
 
-    def __init__(self, app: HttpApp, static: StaticFiles) -> None:
+    ``http_header_timeout`` (Node's ``headersTimeout``, 60 s): a connection that has not sent
+    a complete request head in that time gets 408 and is closed. ``http_keepalive_timeout``
+    (Node's ``keepAliveTimeout``, 5 s): an idle keep-alive connection is closed after it.
+    ``None`` turns either off. ``ws_max_fragments``: fragments per WebSocket message (by
+    default the size limit / 64) before the connection is closed with 1008.
+    """
+
+    def __init__(
+        self,
+        app: HttpApp,
+        static: StaticFiles,
+        *,
+        http_header_timeout: float | None = 60.0,
+        http_keepalive_timeout: float | None = 5.0,
+        ws_max_fragments: int | None = None,
+    ) -> None:
         self.app = app
         self.static = static
-        self.connections: set[_HttpProtocol] = set()
+        self.http_header_timeout = http_header_timeout
+        self.http_keepalive_timeout = http_keepalive_timeout
+        self.ws_max_fragments = ws_max_fragments
+        self.connections: set[_HttpProtocol | _WebSocketProtocol] = set()
         self._servers: list[asyncio.base_events.Server] = []
 
     @property
@@ -442,7 +645,8 @@ class StandaloneServer:
             server.close()
         await self.app.shutdown()
         # answers in progress (long-polls released by the shutdown) go out before the close
-        busy = [c.worker for c in self.connections if c.worker is not None and not c.worker.done()]
+        busy = [c.worker for c in self.connections
+                if isinstance(c, _HttpProtocol) and c.worker is not None and not c.worker.done()]
         if busy:
             await asyncio.wait(busy, timeout=1.0)
         for conn in list(self.connections):
@@ -457,10 +661,21 @@ async def serve(
     host: str = "127.0.0.1",
     port: int = 3000,
     static_files: Mapping[str, str | os.PathLike[str]] | None = None,
+    *,
+    http_header_timeout: float | None = 60.0,
+    http_keepalive_timeout: float | None = 5.0,
+    ws_max_fragments: int | None = None,
     **kwargs: Any,
 ) -> StandaloneServer:
-    """Start serving ``app`` (a ``socketwire.Server`` or an ``EngineServer``); returns at once."""
-    server = StandaloneServer(_as_http_app(app), StaticFiles(static_files))
+    """Start serving ``app`` (a ``socketwire.Server`` or an ``EngineServer``); returns at once.
+
+    The timeouts and ``ws_max_fragments`` are :class:`StandaloneServer`'s; other keyword
+    arguments go to ``loop.create_server`` (``ssl``, ``backlog``...).
+    """
+    server = StandaloneServer(_as_http_app(app), StaticFiles(static_files),
+                              http_header_timeout=http_header_timeout,
+                              http_keepalive_timeout=http_keepalive_timeout,
+                              ws_max_fragments=ws_max_fragments)
     await server.start(host, port, **kwargs)
     return server
 
@@ -488,6 +703,8 @@ def run(
     *,
     use_uvloop: bool = True,
     on_started: Any = None,
+    http_header_timeout: float | None = 60.0,
+    http_keepalive_timeout: float | None = 5.0,
 ) -> None:
     """Serve ``app`` until SIGINT or SIGTERM (blocking), on uvloop when installed.
 
@@ -498,7 +715,9 @@ def run(
         install_uvloop()
 
     async def main() -> None:
-        server = await serve(app, host, port, static_files)
+        server = await serve(app, host, port, static_files,
+                             http_header_timeout=http_header_timeout,
+                             http_keepalive_timeout=http_keepalive_timeout)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

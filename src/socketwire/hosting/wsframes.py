@@ -1,16 +1,20 @@
 """A sans-I/O WebSocket (RFC 6455) frame codec for the server side.
 
-``FrameParser.feed`` takes bytes from the network and returns complete messages; protocol
-violations raise :class:`WebSocketError` carrying the close code to send. Frames sent by the
+``FrameParser.feed`` takes bytes from the network and returns complete messages (text already
+checked as UTF-8, fragment by fragment); protocol violations raise :class:`WebSocketError`
+carrying the close code to send (RFC 6455: 1002 protocol error, 1007 invalid UTF-8, 1008
+too many fragments, 1009 too big). Frames sent by the
 server are built by :func:`frame` (unmasked, never fragmented).
 """
 
 from __future__ import annotations
 
+import codecs
 import struct
 
 __all__ = ["OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG", "OP_TEXT", "FrameParser",
-           "WebSocketError", "close_frame", "frame", "unmask"]
+           "WebSocketError", "check_close_payload", "close_code_valid", "close_frame", "frame",
+           "unmask"]
 
 OP_CONT = 0x0
 OP_TEXT = 0x1
@@ -26,12 +30,44 @@ _ZERO_MASK = b"\x00\x00\x00\x00"
 
 
 class WebSocketError(Exception):
-    """The peer broke the WebSocket protocol; ``code`` is the close code to answer with."""
+    """The peer broke the WebSocket protocol; ``code`` is the close code to answer with.
 
-    def __init__(self, code: int, reason: str) -> None:
+    ``messages`` holds the messages completed before the offending frame (in the same
+    :meth:`FrameParser.feed` call): they are delivered before the connection is failed.
+    """
+
+    def __init__(self, code: int, reason: str, messages: list[Message] | None = None) -> None:
         self.code = code
         self.reason = reason
+        self.messages: list[Message] = messages if messages is not None else []
         super().__init__(f"{code} {reason}")
+
+
+def close_code_valid(code: int) -> bool:
+    """Whether a peer may send ``code`` in a close frame (RFC 6455 section 7.4, the IANA
+    registry: 1004-1006 and 1015 are reserved, 1016-2999 unassigned, 3000-4999 for
+    libraries and applications)."""
+    return 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+
+
+def check_close_payload(payload: bytes) -> int | None:
+    """Validate a received close frame's payload; returns its code (``None`` when empty).
+
+    Raises :class:`WebSocketError` with 1002 for a one-byte payload or an invalid code, and
+    1007 for a reason that is not UTF-8.
+    """
+    if not payload:
+        return None
+    if len(payload) == 1:
+        raise WebSocketError(1002, "close frame with a one-byte payload")
+    code = (payload[0] << 8) | payload[1]
+    if not close_code_valid(code):
+        raise WebSocketError(1002, f"invalid close code {code}")
+    try:
+        payload[2:].decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebSocketError(1007, "close reason is not UTF-8") from None
+    return code
 
 
 def unmask(data: bytes, mask: bytes) -> bytes:
@@ -58,26 +94,47 @@ def close_frame(code: int = 1000, reason: str = "") -> bytes:
     return frame(OP_CLOSE, struct.pack("!H", code) + reason.encode()[:120])
 
 
-Message = tuple[int, bytes]
-"""(opcode, payload): OP_TEXT / OP_BINARY data messages, or control frames."""
+Message = tuple[int, "bytes | str"]
+"""(opcode, payload): OP_TEXT messages carry checked text (``str``), OP_BINARY and the control
+frames bytes; a close frame's payload has been validated (:func:`check_close_payload`)."""
+
+FRAGMENT_COST = 64
+"""Bytes of bookkeeping a fragment is counted for: the default fragment limit is the size
+limit over this (a flood of tiny fragments costs far more than its payload)."""
 
 
 class FrameParser:
-    """Incremental frame parser with fragment reassembly and a message size cap."""
+    """Incremental frame parser: fragment reassembly, a message size cap, a fragment-count cap
+    (1008 past it, as Node's ws), UTF-8 checked fragment by fragment (1007 at the first
+    invalid fragment, not at the end of the message) and close frames validated."""
 
-    __slots__ = ("_buf", "_frag", "_frag_op", "_frag_size", "max_size")
+    __slots__ = ("_buf", "_decoder", "_frag", "_frag_count", "_frag_op", "_frag_size",
+                 "_text", "max_fragments", "max_size")
 
-    def __init__(self, max_size: int = 1_000_000) -> None:
+    def __init__(self, max_size: int = 1_000_000, max_fragments: int | None = None) -> None:
         self.max_size = max_size
+        self.max_fragments = (max_fragments if max_fragments is not None
+                              else max(16, max_size // FRAGMENT_COST))
         self._buf = b""
         self._frag = bytearray()  # one buffer: tiny fragments cost their bytes, no more
+        self._text: list[str] = []
+        self._decoder: codecs.IncrementalDecoder | None = None
         self._frag_op = 0
         self._frag_size = 0
+        self._frag_count = 0
 
     def feed(self, data: bytes) -> list[Message]:
         """Add bytes; return every complete message (and control frame) they finish."""
-        buf = self._buf + data if self._buf else data
         out: list[Message] = []
+        try:
+            return self._feed(data, out)
+        except WebSocketError as exc:
+            exc.messages = out
+            self._buf = b""
+            raise
+
+    def _feed(self, data: bytes, out: list[Message]) -> list[Message]:
+        buf = self._buf + data if self._buf else data
         pos = 0
         end = len(buf)
         max_size = self.max_size
@@ -88,7 +145,21 @@ class FrameParser:
                 raise WebSocketError(1002, "unmasked client frame")
             if b0 & 0x70:
                 raise WebSocketError(1002, "reserved bits set")
+            opcode = b0 & 0x0F
+            fin = b0 & 0x80
             length = b1 & 0x7F
+            if opcode >= 0x8:
+                if length > 125 or not fin:
+                    raise WebSocketError(1002, "bad control frame")
+                if opcode > OP_PONG:
+                    raise WebSocketError(1002, "unknown opcode")
+            elif opcode > OP_BINARY:
+                raise WebSocketError(1002, "unknown opcode")
+            elif opcode == OP_CONT:
+                if not self._frag_op:
+                    raise WebSocketError(1002, "unexpected continuation frame")
+            elif self._frag_op:
+                raise WebSocketError(1002, "expected continuation frame")
             head = 2
             if length == 126:
                 if end - pos < 4:
@@ -100,12 +171,7 @@ class FrameParser:
                     break
                 length = int.from_bytes(buf[pos + 2 : pos + 10], "big")
                 head = 10
-            opcode = b0 & 0x0F
-            fin = b0 & 0x80
-            if opcode >= 0x8:
-                if length > 125 or not fin:
-                    raise WebSocketError(1002, "bad control frame")
-            elif length > max_size or self._frag_size + length > max_size:
+            if opcode < 0x8 and (length > max_size or self._frag_size + length > max_size):
                 raise WebSocketError(1009, "message too big")
             total = head + 4 + length
             if end - pos < total:
@@ -113,30 +179,64 @@ class FrameParser:
             mask = buf[pos + head : pos + head + 4]
             payload = unmask(buf[pos + head + 4 : pos + total], mask)
             pos += total
-            if opcode == OP_TEXT or opcode == OP_BINARY:
-                if self._frag_op:
-                    raise WebSocketError(1002, "expected continuation frame")
+            if opcode == OP_TEXT:
                 if fin:
-                    out.append((opcode, payload))
+                    try:
+                        out.append((OP_TEXT, payload.decode("utf-8")))
+                    except UnicodeDecodeError:
+                        raise WebSocketError(1007, "invalid UTF-8 in a text message") from None
                 else:
-                    self._frag_op = opcode
-                    self._frag = bytearray(payload)
+                    self._frag_op = OP_TEXT
+                    self._frag_count = 1
                     self._frag_size = length
-            elif opcode == OP_CONT:
-                if not self._frag_op:
-                    raise WebSocketError(1002, "unexpected continuation frame")
-                self._frag += payload
-                self._frag_size += length
+                    self._decoder = _utf8_decoder()
+                    self._text = [self._decode(payload, False)]
+            elif opcode == OP_BINARY:
                 if fin:
-                    out.append((self._frag_op, bytes(self._frag)))
+                    out.append((OP_BINARY, payload))
+                else:
+                    self._frag_op = OP_BINARY
+                    self._frag_count = 1
+                    self._frag_size = length
+                    self._frag = bytearray(payload)
+            elif opcode == OP_CONT:
+                self._frag_count += 1
+                if self._frag_count > self.max_fragments:
+                    raise WebSocketError(1008, "too many fragments")
+                self._frag_size += length
+                if self._frag_op == OP_TEXT:
+                    piece = self._decode(payload, bool(fin))
+                    if piece:
+                        self._text.append(piece)
+                    if fin:
+                        out.append((OP_TEXT, "".join(self._text)))
+                        self._text = []
+                        self._decoder = None
+                else:
+                    self._frag += payload
+                    if fin:
+                        out.append((OP_BINARY, bytes(self._frag)))
+                        self._frag = bytearray()
+                if fin:
                     self._frag_op = 0
-                    self._frag = bytearray()
                     self._frag_size = 0
-            elif opcode in (OP_CLOSE, OP_PING, OP_PONG):
-                out.append((opcode, payload))
+                    self._frag_count = 0
             else:
-                raise WebSocketError(1002, "unknown opcode")
+                if opcode == OP_CLOSE:
+                    check_close_payload(payload)
+                out.append((opcode, payload))
         self._buf = buf[pos:] if pos < end else b""
         if len(self._buf) > max_size + 14:
             raise WebSocketError(1009, "message too big")
         return out
+
+    def _decode(self, payload: bytes, final: bool) -> str:
+        assert self._decoder is not None
+        try:
+            return self._decoder.decode(payload, final)
+        except UnicodeDecodeError:
+            raise WebSocketError(1007, "invalid UTF-8 in a text message") from None
+
+
+def _utf8_decoder() -> codecs.IncrementalDecoder:
+    return codecs.getincrementaldecoder("utf-8")("strict")

@@ -27,6 +27,10 @@ __all__ = ["ServerConnection"]
 
 log = logging.getLogger("socketwire")
 
+MIDDLEWARE_FAILED = "Internal server error"
+"""The CONNECT_ERROR message when a connection middleware raises anything but
+:class:`ConnectionRefused` (the exception itself is logged, not sent)."""
+
 
 class ServerConnection:
     """The Socket.IO state of one Engine.IO session."""
@@ -188,10 +192,13 @@ class ServerConnection:
             self._refused(socket)
             self._connect_error(nsp.name, exc.message, exc.data)
             return
-        except Exception as exc:
+        except Exception:
+            # an application bug: logged here, never described to the client (only
+            # ConnectionRefused speaks to it, as Node's next(err))
+            log.exception("error in connection middleware of namespace %s", nsp.name)
             self._pending.pop(nsp.name, None)
             self._refused(socket)
-            self._connect_error(nsp.name, str(exc) or type(exc).__name__, None)
+            self._connect_error(nsp.name, MIDDLEWARE_FAILED, None)
             return
         if self.session.state.value != "open":
             self._pending.pop(nsp.name, None)

@@ -67,8 +67,9 @@ class Namespace:
     def use(self, middleware: Callable[..., Any]) -> Callable[..., Any]:
         """Add a connection middleware ``middleware(socket)`` (sync or async).
 
-        Raise :class:`socketwire.ConnectionRefused` (or any exception) to refuse the client:
-        it receives ``connect_error`` with the message and data.
+        Raise :class:`socketwire.ConnectionRefused` to refuse the client: it receives
+        ``connect_error`` with the message and data. Any other exception also refuses it,
+        but is logged and the client only gets ``"Internal server error"``.
         """
         self._middlewares.append(Handler(middleware))
         return middleware
