@@ -201,11 +201,8 @@ class ASGIApp:
         self.app: HttpApp = inner() if callable(inner) else app
         self.other_app = other_app
         self.static = StaticFiles(static_files)
-<<<<<<< HEAD
         self._started = False
-=======
         _install_log_filter()
->>>>>>> hardening
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
