@@ -117,6 +117,8 @@ class Server:
         self._static: tuple[tuple[tuple[str, Any], ...], StaticFiles] | None = None
         self._started = False
         self._adapter_inits: set[asyncio.Task[None]] = set()
+        #: in a worker of ``run(io, workers=N)``: its ``WorkerInfo`` (``.slot``, ``.count``)
+        self.worker: Any = None
         self.sockets = self.of("/")
 
     # ------------------------------------------------------------ namespaces
@@ -314,6 +316,24 @@ class Server:
     async def close(self) -> None:
         """Node's ``io.close()``: the same as :meth:`shutdown`."""
         await self.shutdown()
+
+    # ---------------------------------------------------------------- workers
+
+    def join_workers(self, worker: Any) -> None:
+        """Called in each worker of ``run(io, workers=N)`` before it starts (``worker`` is a
+        ``hosting.workers.WorkerInfo``): unless an adapter was given, every namespace joins
+        the workers' cluster over local IPC (:mod:`socketwire.adapters.ipc`)."""
+        from ..adapters.ipc import create_ipc_adapter
+
+        self.worker = worker
+        if self.adapter_factory not in (InMemoryAdapter, SessionAwareAdapter):
+            return  # e.g. a Redis adapter: the workers join that cluster
+        factory = create_ipc_adapter(worker)
+        self.adapter_factory = factory
+        for nsp in self.namespaces.values():  # dynamic parents are not there: they need none
+            old = nsp.adapter
+            nsp.adapter = factory(nsp)
+            nsp.adapter._listeners = old._listeners
 
     # ---------------------------------------------------------------- hosting
 
