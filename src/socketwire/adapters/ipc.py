@@ -107,7 +107,7 @@ class _Peer:
             if self.bus.closed:
                 transport.close()
                 return
-            self.transport = transport  # type: ignore[assignment]
+            self.transport = transport
             self.protocol = protocol
             transport.write(_LEN.pack(4) + _LEN.pack(self.bus.slot))  # hello: who we are
             while self.queue:

@@ -26,6 +26,7 @@ Unix only (fork, ``SCM_RIGHTS``).
 
 from __future__ import annotations
 
+import argparse
 import array
 import asyncio
 import contextlib
@@ -47,7 +48,15 @@ from typing import Any
 from ..engine.static import StaticFiles
 from .standalone import StandaloneServer, _as_http_app, _HttpProtocol, install_uvloop
 
-__all__ = ["WorkerInfo", "resolve_workers", "run_workers", "sid_prefix", "slot_of"]
+__all__ = [
+    "WorkerInfo",
+    "add_workers_argument",
+    "resolve_workers",
+    "run_workers",
+    "sid_prefix",
+    "slot_of",
+    "workers_option",
+]
 
 log = logging.getLogger("socketwire.workers")
 
@@ -90,6 +99,27 @@ def resolve_workers(workers: int | str) -> int:
         except AttributeError:  # pragma: no cover - not Linux
             workers = os.cpu_count() or 1
     return min(workers, MAX_WORKERS)
+
+
+def workers_option(value: str) -> int:
+    """``--workers`` as argparse reads it: a number, or ``auto`` (0: one per core)."""
+    text = value.strip().lower()
+    if text == "auto":
+        return 0
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of workers: {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("--workers wants 0 or more (0 or auto: one per core)")
+    return number
+
+
+def add_workers_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--workers N`` to a command line parser (default 1: one process)."""
+    parser.add_argument("--workers", type=workers_option, default=1, metavar="N",
+                        help="serve with N processes sharing the port, no sticky sessions "
+                             "needed (0 or auto: one per core)")
 
 
 @dataclass(slots=True)
