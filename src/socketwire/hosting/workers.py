@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import json
 import logging
 import os
 import select
@@ -454,9 +455,23 @@ def _worker_main(plan: _Plan, slot: int, ready_fd: int) -> int:
         await stop.wait()
         signal.alarm(int(STOP_TIMEOUT) + 5)  # a stop that hangs ends anyway
         await server.close()
+        _write_stats(info, router)
 
     asyncio.run(main())
     return 0
+
+
+def _write_stats(info: WorkerInfo, router: _Router) -> None:
+    """``SOCKETWIRE_WORKERS_STATS=DIR``: each stopping worker writes its routing counters to
+    ``DIR/worker-SLOT-PID.json`` (for tests and benchmarks)."""
+    folder = os.environ.get("SOCKETWIRE_WORKERS_STATS")
+    if not folder:
+        return
+    stats = {"slot": info.slot, "pid": os.getpid(), "handed_off": router.handed_off,
+             "received": router.received}
+    path = os.path.join(folder, f"worker-{info.slot}-{os.getpid()}.json")
+    with contextlib.suppress(OSError), open(path, "w") as f:
+        json.dump(stats, f)
 
 
 # --------------------------------------------------------------------------- the parent
