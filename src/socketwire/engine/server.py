@@ -98,6 +98,9 @@ class EngineServer:
         #: the first characters of every new session id (set by ``--workers``: they name the
         #: worker that owns the session)
         self.sid_prefix = ""
+        #: seconds a polling session closed by the client ("1" in a POST) waits for a GET
+        #: still on its way (``--workers``: it may be passing through another worker); 0 here
+        self.client_close_grace = 0.0
         self.hooks = EngineHooks()
         self._refused_origins: set[str] = set()  # logged once each (at most 100 of them)
 

@@ -68,6 +68,7 @@ RESTART_BACKOFF = 1.0  # seconds before a worker that died young is forked again
 STOP_TIMEOUT = 10.0  # seconds workers get to stop before they are killed
 READY_TIMEOUT = 20.0
 MAX_HEAD_WAIT = 8 * 1024  # bytes of a request line looked at to route it
+CLIENT_CLOSE_GRACE = 0.2  # seconds: see EngineServer.client_close_grace
 HANDOFF_CHUNK = 48 * 1024  # bytes per handoff record (a SOCK_SEQPACKET record must fit)
 
 
@@ -436,6 +437,7 @@ def _worker_main(plan: _Plan, slot: int, ready_fd: int) -> int:
     engine = getattr(app, "engine", app)
     if hasattr(engine, "sid_prefix"):
         engine.sid_prefix = sid_prefix(slot)
+        engine.client_close_grace = CLIENT_CLOSE_GRACE
     join = getattr(plan.app, "join_workers", None)
     if callable(join):
         join(info)
