@@ -434,7 +434,7 @@ def _worker_main(plan: _Plan, slot: int, ready_fd: int) -> int:
         install_uvloop()
     info = WorkerInfo(slot, plan.count, plan.rundir, plan.bus[slot])
     app = _as_http_app(plan.app)
-    engine = getattr(app, "engine", app)
+    engine: Any = getattr(app, "engine", app)
     if hasattr(engine, "sid_prefix"):
         engine.sid_prefix = sid_prefix(slot)
         engine.client_close_grace = CLIENT_CLOSE_GRACE
