@@ -1,6 +1,6 @@
 """Bench server implementing the "Bench server contract" of the shared benchmark harness.
 
-    python bench/server.py --port 4000 [--host 127.0.0.1] [--hosting standalone|asgi]
+    python bench/server.py --port 4000 [--host 127.0.0.1] [--hosting standalone|asgi] [--metrics]
 
 Handlers (main namespace): echo, ack, broadcast (io.emit), join/leave (acked), room
 (io.to(room).emit). Plain functions: they run inline, with no task per message.
@@ -56,9 +56,18 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--hosting", choices=["standalone", "asgi"], default="standalone")
     add_workers_argument(parser)
+    parser.add_argument("--metrics", action="store_true",
+                        help="count with socketwire.metrics (Prometheus registry of its own, "
+                             "OpenTelemetry instruments when its API is installed)")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     io = make_server()
+    if args.metrics:
+        from prometheus_client import CollectorRegistry
+
+        from socketwire.metrics import Metrics
+
+        Metrics(io, registry=CollectorRegistry())
     if args.hosting == "asgi":
         from socketwire.hosting.asgi import run_asgi
 

@@ -13,12 +13,12 @@ ROOT = Path(socketwire.__file__).parent
 
 # layer -> socketwire subpackages it must not import at module level
 FORBIDDEN = {
-    "protocol": {"engine", "server", "adapters", "hosting", "client", "chat", "admin"},
-    "engine": {"server", "adapters", "hosting", "client", "chat", "admin"},
-    "adapters": {"hosting", "client", "chat", "admin"},
-    "server": {"hosting", "client", "chat", "admin"},
-    "hosting": {"server", "adapters", "client", "chat", "admin"},
-    "client": {"engine", "server", "adapters", "hosting", "chat", "admin"},
+    "protocol": {"engine", "server", "adapters", "hosting", "client", "chat", "admin", "metrics"},
+    "engine": {"server", "adapters", "hosting", "client", "chat", "admin", "metrics"},
+    "adapters": {"hosting", "client", "chat", "admin", "metrics"},
+    "server": {"hosting", "client", "chat", "admin", "metrics"},
+    "hosting": {"server", "adapters", "client", "chat", "admin", "metrics"},
+    "client": {"engine", "server", "adapters", "hosting", "chat", "admin", "metrics"},
 }
 
 

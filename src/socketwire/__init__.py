@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import log as _log
 from .exceptions import (
     AckTimeout,
     ClusterTimeout,
@@ -56,6 +57,8 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_log._from_environment()  # SOCKETWIRE_DEBUG=socketwire* turns debug output on (see socketwire.log)
 
 
 def __getattr__(name: str) -> Any:

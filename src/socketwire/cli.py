@@ -28,6 +28,29 @@ def _add_address(parser: argparse.ArgumentParser) -> None:
                         help=f"interface to listen on (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--metrics", type=int, default=None, metavar="PORT",
+                        help="serve Prometheus metrics at http://HOST:PORT/metrics "
+                             "(needs socketwire[metrics])")
+    parser.add_argument("--debug", nargs="?", const="socketwire*", default=None,
+                        metavar="PATTERNS",
+                        help="debug output on standard error of the loggers matching PATTERNS "
+                             "(default socketwire*, every packet included; as the "
+                             "SOCKETWIRE_DEBUG environment variable)")
+
+
+def _enable_metrics(io: Any, args: argparse.Namespace) -> None:
+    """``--metrics PORT``: count with socketwire.metrics and serve the Prometheus endpoint."""
+    if args.metrics is None:
+        return
+    if importlib.util.find_spec("prometheus_client") is None:
+        raise SystemExit('socketwire: --metrics needs prometheus-client: '
+                         'pip install "socketwire[metrics]"')
+    from .metrics import Metrics
+
+    port = Metrics(io).serve(args.metrics, args.host)
+    shown = "localhost" if args.host in ("0.0.0.0", "::", "") else args.host
+    # stderr: the first line on stdout stays the "listening on" one
+    print(f"socketwire metrics on http://{shown}:{port}/metrics", file=sys.stderr, flush=True)
 
 
 def _static_mapping(values: list[str]) -> dict[str, str]:
@@ -183,6 +206,7 @@ def run_chat(args: argparse.Namespace) -> int:
     io = create_server(**options)
     if args.admin is not None:
         _enable_admin(io, args.admin)
+    _enable_metrics(io, args)
     run(io, args.host, args.port, static_files={"/": str(STATIC_DIR)},
         on_started=_announce("chat", args.host), workers=args.workers)
     return 0
@@ -192,6 +216,7 @@ def run_serve(args: argparse.Namespace) -> int:
     """``socketwire serve MODULE:ATTR``: serve a user's Server, until Ctrl-C."""
     io = load_target(args.target)
     static = _static_mapping(args.static) or None
+    _enable_metrics(io, args)
     if args.hosting == "asgi":
         if args.workers != 1:
             raise SystemExit("socketwire: --workers needs the standalone hosting")
@@ -231,6 +256,10 @@ class _Bound:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``socketwire`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.debug is not None:
+        from .log import enable_debug
+
+        enable_debug(args.debug)  # before any server exists: new ones trace their packets
     try:
         if args.command == "chat":
             return run_chat(args)

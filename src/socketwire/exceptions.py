@@ -92,16 +92,29 @@ class ConnectionRefused(SocketwireError):
 
 
 class ConnectError(SocketwireError):
-    """Client side: the server refused a namespace connection (CONNECT_ERROR)."""
+    """Client side: the server refused a namespace connection (CONNECT_ERROR), or could not
+    be reached.
+
+    ``message`` is socket.io-client's (the server's message, ``"xhr poll error"``,
+    ``"websocket error"``, ``"timeout"``...); when ``data`` has a ``description`` (the
+    cause, e.g. ``"connection refused to 127.0.0.1:3999"``), ``str(err)`` says it too.
+    """
 
     def __init__(self, message: str, data: Any = None) -> None:
         self.message = message
         self.data = data
-        super().__init__(message)
+        description = data.get("description") if isinstance(data, dict) else None
+        super().__init__(f"{message}: {description}" if description else message)
 
 
 class AckTimeout(SocketwireError):
-    """An acknowledgement did not arrive before the timeout."""
+    """An acknowledgement did not arrive before the timeout (``event``: the event's name,
+    when known)."""
+
+    def __init__(self, message: str = "operation has timed out", *args: Any,
+                 event: str | None = None) -> None:
+        self.event = event
+        super().__init__(message, *args)
 
 
 class ClusterTimeout(AckTimeout):

@@ -24,9 +24,12 @@ __all__ = [
     "spawn",
 ]
 
-log = logging.getLogger("socketwire")
+log = logging.getLogger("socketwire.handlers")
 
 _tasks: set[asyncio.Task[Any]] = set()
+
+failed_calls = 0
+"""How many handler calls failed (raised, or returned what could not be sent) so far."""
 
 # (is_async, max_args, min_args, wants_ack) per function code: handlers defined inside a
 # connection handler are new closures for every socket, but share their code object.
@@ -104,6 +107,8 @@ def _task_done(task: asyncio.Task[Any]) -> None:
 
 def _failed(handler: Handler, event: str | None, what: str = "error in handler") -> None:
     """Log the exception being handled, naming the event and the handler."""
+    global failed_calls
+    failed_calls += 1
     name = getattr(handler.fn, "__qualname__", None) or repr(handler.fn)
     if event is None:
         log.exception("%s %s", what, name)
@@ -160,17 +165,20 @@ def _no_ack(*args: Any) -> None:
 
 
 async def _finish(awaitable: Any, on_result: Callable[[Any], None] | None,
-                  handler: Handler, event: str | None) -> None:
+                  handler: Handler, event: str | None) -> bool:
+    """Await a coroutine handler and send its result; ``False`` when that failed."""
     try:
         result = await awaitable
     except Exception:
         _failed(handler, event)
-        return
+        return False
     if on_result is not None:
         try:
             on_result(result)
         except Exception:
             _failed(handler, event, "cannot send the return value of handler")
+            return False
+    return True
 
 
 def ack_args(result: Any) -> list[Any]:

@@ -121,6 +121,7 @@ class TestClient(AsyncClient):
     """
 
     __test__ = False  # not a pytest test class
+    _schemes = ("memory",)
 
     def __init__(
         self,
@@ -145,8 +146,10 @@ class TestClient(AsyncClient):
 
     # -------------------------------------------------------------- recording
 
-    def socket(self, namespace: str = "/") -> ClientSocket:
+    def socket(self, namespace: str | None = None) -> ClientSocket:
         """The socket for ``namespace``; what it receives is recorded."""
+        if namespace is None:
+            namespace = self.namespace
         if not namespace.startswith("/"):
             namespace = "/" + namespace
         if namespace not in self._records:

@@ -302,6 +302,33 @@ async def test_offsets_appended_with_connection_state_recovery() -> None:
         await io.shutdown()
 
 
+class LateOffsetAdapter(BusAdapter):
+    """A transport that learns each offset a little later (as XADD's reply)."""
+
+    def do_publish(self, message: ClusterMessage) -> Any:
+        offset = super().do_publish(message)
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.02, future.set_result, offset)
+        return future
+
+
+async def test_local_deliveries_keep_their_order_while_offsets_are_pending() -> None:
+    bus = Bus()
+    (a,) = await make_cluster(bus, ["a"],
+                              factory=lambda nsp: LateOffsetAdapter(nsp, bus, with_offsets=True),
+                              connection_state_recovery=True)
+    async with TestClient(a) as client:
+        a.emit("ev", "stored-1")
+        a.volatile.emit("ev", "volatile")  # no offset, but not before the first
+        a.local.emit("ev", "local")
+        a.emit("ev", "stored-2")
+        await until(lambda: len([e for e, _ in client.received if e == "ev"]) == 4)
+        got = [args for e, args in client.received if e == "ev"]
+        assert [g[0] for g in got] == ["stored-1", "volatile", "local", "stored-2"]
+        assert [len(g) for g in got] == [2, 1, 1, 2]  # offsets: published, not volatile (Node)
+    await a.shutdown()
+
+
 # ------------------------------------------------------------------------------ heartbeats
 
 

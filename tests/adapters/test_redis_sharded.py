@@ -160,10 +160,14 @@ async def test_redis_restart_everything_comes_back(redis_server: RedisServer) ->
         start = loop.time()
         await until(lambda: shard_channels(redis_server) == before, timeout=5)
         assert loop.time() - start < 2.0
-        a.to("room").emit("after-restart", 1)
-        assert await cb.wait_for("after-restart") == [1]
-        b.emit("both", 2)
-        assert await ca.wait_for("both") == [2]
+        for sender, receiver, room in ((a, cb, "room"), (b, ca, None)):
+            while True:  # what is published while a publisher is still reconnecting is lost
+                (sender.to(room) if room else sender.sockets).emit("after-restart", 1)
+                try:
+                    assert await receiver.wait_for("after-restart", timeout=0.2) == [1]
+                    break
+                except TimeoutError:
+                    assert loop.time() - start < 2.0, "broadcasts not flowing 2 s after"
         assert await a.sockets.adapter.server_count() == 2
 
 
@@ -203,3 +207,60 @@ async def test_on_a_redis_cluster(redis_cluster: RedisCluster) -> None:
         a.emit("all", 1)
         for client in (ca, cb, cc):
             assert await client.wait_for("all") == [1]
+
+
+def _move_slot(cluster: RedisCluster, channel: str) -> tuple[int, int]:
+    """Give the slot of ``channel`` to another master (no keys to migrate); returns the
+    client ports of the old and new owners."""
+    slot = int(cluster.nodes[0].command("CLUSTER", "KEYSLOT", channel))
+    ids = {node.port: _myid(node) for node in cluster.nodes}
+    owner = next(n.port for n in cluster.nodes if _owns(n, slot))
+    target = next(p for p in ids if p != owner)
+    # the new owner first, then the old one, then the others
+    for node in sorted(cluster.nodes, key=lambda n: (n.port != target, n.port != owner)):
+        node.command("CLUSTER", "SETSLOT", str(slot), "NODE", ids[target])
+    return owner, target
+
+
+def _myid(node: RedisServer) -> str:
+    return node.command("CLUSTER", "MYID").strip()
+
+
+def _owns(node: RedisServer, slot: int) -> bool:
+    for line in node.command("CLUSTER", "NODES").splitlines():
+        parts = line.split()
+        if "myself" not in parts[2]:
+            continue
+        for spec in parts[8:]:
+            if "-" in spec and not spec.startswith("["):
+                lo, hi = (int(x) for x in spec.split("-"))
+                if lo <= slot <= hi:
+                    return True
+            elif spec.isdigit() and int(spec) == slot:
+                return True
+    return False
+
+
+@pytest.mark.xfail(strict=True, reason="the connection layer does not follow a moved slot "
+                   "yet (server-initiated SUNSUBSCRIBE, MOVED on SSUBSCRIBE): redis-classic")
+async def test_on_a_redis_cluster_after_resharding(redis_cluster: RedisCluster) -> None:
+    """The slot of the namespace's channel moves to another node: Redis unsubscribes the
+    servers there (a server-initiated SUNSUBSCRIBE); they subscribe again on the new owner."""
+    url = "redis+cluster://" + redis_cluster.url[len("redis://"):]
+    async with sharded_cluster(url, count=2) as ((a, b), (ca, cb)):
+        a.emit("before", 1)
+        assert await cb.wait_for("before") == [1]
+        _move_slot(redis_cluster, "socket.io#/#")
+        try:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            while True:
+                a.emit("after", 2)
+                try:
+                    await cb.wait_for("after", timeout=0.3)
+                    break
+                except TimeoutError:
+                    assert loop.time() - start < 5, "no delivery after the slot moved"
+            assert await a.sockets.adapter.server_count() == 2  # type: ignore[attr-defined]
+        finally:
+            _move_slot(redis_cluster, "socket.io#/#")  # leave the module's cluster as found

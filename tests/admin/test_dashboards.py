@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,10 +24,11 @@ from typing import Any
 
 import playwright.async_api as playwright_api
 import pytest
+import socketio
 from admin_support import CREDENTIALS, PASSWORD, USER, WAIT, build_server, user_client
 
 import socketwire
-from servers import running
+from servers import free_port, running
 from socketwire.admin import instrument
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,6 +125,40 @@ async def test_official_dashboard(browser: Any) -> None:
                     await u.disconnect()
         finally:
             inst.close()
+
+
+async def test_official_dashboard_with_chat_command_and_cors_option(browser: Any) -> None:
+    """`socketwire chat --admin U:P --cors ORIGIN`, as docs/admin.md says, from the CLI: the
+    official dashboard served from another origin logs in and lists the chat's users."""
+    ui_server = socketwire.Server(serve_client=False)
+    async with running(ui_server, static_files={"/": str(OFFICIAL_UI)}) as ui_url:
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "socketwire.cli", "chat", "--port", str(port),
+             "--admin", f"{USER}:{PASSWORD}", "--cors", ui_url],
+            stdout=subprocess.PIPE, start_new_session=True)
+        user = socketio.AsyncClient(reconnection=False)
+        try:
+            assert proc.stdout is not None
+            line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), WAIT)
+            assert b"listening on" in line
+            url = f"http://127.0.0.1:{port}"
+            await user.connect(url, auth={"username": "Ada"}, wait_timeout=WAIT)
+            sid = user.get_sid("/")
+            page = await new_page(browser)
+            await page.goto(ui_url + "/")
+            await page.get_by_label("Server URL").fill(url)
+            await page.get_by_label("Username").fill(USER)
+            await page.get_by_label("Password").fill(PASSWORD)
+            await page.get_by_role("button", name="Connect").click()
+            await page.get_by_label("Password").wait_for(state="hidden", timeout=MS)
+            await page.goto(ui_url + "/#/sockets/")
+            await page.get_by_text(sid).wait_for(timeout=MS)
+        finally:
+            await user.disconnect()
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+            proc.stdout.close()  # type: ignore[union-attr]
 
 
 async def _login(page: Any, url: str) -> None:

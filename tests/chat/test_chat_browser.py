@@ -17,7 +17,8 @@ import playwright.async_api as playwright_api
 import pytest
 import pytest_asyncio
 
-from servers import running
+from servers import free_port, running
+from socketwire.admin import instrument
 from socketwire.chat import STATIC_DIR, create_server
 
 expect = playwright_api.expect
@@ -38,6 +39,16 @@ WAIT_MS = 20_000  # generous: only reached when something is wrong
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 TRANSPORTS = {"polling": "polling", "websocket": "websocket", "upgrade": None}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+LONG_NAME = "Bartholomew Montgomery-Smythe"  # 29 characters, under the 32 allowed
+LONG_ROOM = "the-very-long-room-name-for-people-who-like-asyncio-and-websocke"  # 64, the most
+
+
+def shots_folder(tmp_path: Path) -> Path:
+    """docs/img/ when SOCKETWIRE_UPDATE_SCREENSHOTS=1, else a temporary folder."""
+    shots = ROOT / "docs" / "img" if os.environ.get("SOCKETWIRE_UPDATE_SCREENSHOTS") else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -84,7 +95,9 @@ class User:
 
 
 async def open_user(browser: Any, url: str, name: str, transport: str | None = None,
-                    viewport: dict[str, int] = DESKTOP, phone: bool = False) -> User:
+                    viewport: dict[str, int] = DESKTOP, phone: bool | None = None) -> User:
+    if phone is None:
+        phone = viewport == PHONE
     context = await browser.new_context(
         viewport=viewport, is_mobile=phone, has_touch=phone,
         device_scale_factor=2 if phone else 1, color_scheme="light", locale="en-US",
@@ -258,3 +271,169 @@ async def test_phone_layout_and_screenshots(browser: Any, chat_url: str,
         for user in users:
             await close_user(user)
 
+
+
+async def join_room(user: User, room: str) -> None:
+    if await user.page.locator("#menu-button").is_visible():
+        await user.page.click("#menu-button")
+    await user.page.fill("#room-name", room)
+    await user.page.press("#room-name", "Enter")
+    await expect(user.page.locator("#conv-title")).to_have_text("# " + room)
+
+
+async def select_conv(user: User, key: str) -> None:
+    if await user.page.locator("#menu-button").is_visible():
+        await user.page.click("#menu-button")
+    await user.page.click(f'.conv[data-conv="{key}"]')
+
+
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+async def test_long_names_keep_tags_and_badges_visible(browser: Any, chat_url: str, width: str,
+                                                        tmp_path: Path) -> None:
+    viewport = VIEWPORTS[width]
+    bart = await open_user(browser, chat_url, LONG_NAME, viewport=viewport)
+    grace = await open_user(browser, chat_url, "Grace Hopper Longername-Too", viewport=DESKTOP)
+    try:
+        for user in (bart, grace):
+            await join_room(user, LONG_ROOM)
+        await select_conv(bart, "public")
+        await grace.send("A message for the room with the long name")
+        room_button = bart.page.locator(f'.conv[data-conv="room:{LONG_ROOM}"]')
+        await expect(room_button.locator(".badge")).to_have_text("1")
+        if width == "phone":
+            await bart.page.click("#menu-button")
+            await expect(bart.page.locator("#sidebar")).to_be_in_viewport()
+            await bart.page.wait_for_timeout(400)  # the drawer's slide-in transition
+        geometry = await bart.page.evaluate("""(room) => {
+            const box = (node) => node.getBoundingClientRect();
+            const side = document.querySelector("#sidebar");
+            const me = document.querySelector("#users .me-user");
+            const conv = document.querySelector(`.conv[data-conv="room:${room}"]`);
+            const name = conv.querySelector(".conv-name");
+            return {
+                side: box(side), sideScroll: side.scrollWidth, sideClient: side.clientWidth,
+                you: box(me.querySelector(".you")), badge: box(conv.querySelector(".badge")),
+                meName: box(me.querySelector(".user-name")),
+                roomTruncated: name.scrollWidth > name.clientWidth,
+                roomOverflow: getComputedStyle(name).textOverflow,
+                pageScroll: document.documentElement.scrollWidth,
+            };
+        }""", LONG_ROOM)
+        side = geometry["side"]
+        assert geometry["sideScroll"] <= geometry["sideClient"], geometry  # no sideways growth
+        for tag in ("you", "badge"):
+            rect = geometry[tag]
+            assert rect["width"] > 0 and rect["height"] > 0, (tag, geometry)
+            assert side["left"] <= rect["left"] and rect["right"] <= side["right"], (tag, geometry)
+        assert geometry["meName"]["right"] <= geometry["you"]["left"], geometry
+        assert geometry["roomTruncated"] and geometry["roomOverflow"] == "ellipsis", geometry
+        assert geometry["pageScroll"] <= viewport["width"], geometry
+        if width == "desktop":
+            await expect(bart.page.locator("#menu-button")).to_be_hidden()
+        shots = shots_folder(tmp_path)
+        suffix = "" if width == "desktop" else "-phone"
+        await bart.page.locator("#composer-input").blur()
+        await bart.page.screenshot(path=str(shots / f"chat-long-names{suffix}.png"),
+                                   animations="disabled")
+        assert bart.errors == [] and grace.errors == []
+    finally:
+        await close_user(bart)
+        await close_user(grace)
+
+
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+async def test_room_message_typed_offline_goes_out_after_rejoin(browser: Any, width: str,
+                                                                tmp_path: Path) -> None:
+    port = free_port()
+    ada = grace = None
+    try:
+        async with running(create_server(), static_files={"/": STATIC_DIR}, port=port) as url:
+            ada = await open_user(browser, url, "Ada", viewport=VIEWPORTS[width])
+            grace = await open_user(browser, url, "Grace")
+            for user in (ada, grace):
+                await join_room(user, "python")
+            await expect(ada.page.locator("#conv-subtitle")).to_contain_text("2 members")
+        # the server is down: Ada types in the room; the message waits
+        await expect(ada.page.locator("#status")).to_have_text("reconnecting…")
+        await ada.send("Typed while the server was down")
+        tick = ada.conv("room:python").locator(".msg.own .tick")
+        await expect(tick).to_have_attribute("data-state", "pending")
+        # a fresh server on the same port knows nothing of the rooms: the page joins them
+        # again, and only then sends what waited
+        async with running(create_server(), static_files={"/": STATIC_DIR}, port=port):
+            await expect(ada.page.locator("#status")).to_have_text("online")
+            await expect(tick).to_have_attribute("data-state", "delivered")
+            await expect(ada.conv("room:python").locator(".msg-error")).to_have_count(0)
+            await expect(ada.conv("public").locator(".notice", has_text="Reconnected.")
+                         ).to_have_count(1)
+            # Grace is back in the room too, and the room works both ways
+            await expect(grace.page.locator("#status")).to_have_text("online")
+            await expect(ada.page.locator("#conv-subtitle")).to_contain_text("2 members")
+            await grace.send("Welcome back")
+            await expect(ada.conv("room:python").locator(".msg:not(.own) .text").last
+                         ).to_have_text("Welcome back")
+            await ada.page.locator("#composer-input").blur()
+            suffix = "" if width == "desktop" else "-phone"
+            await ada.page.screenshot(path=str(shots_folder(tmp_path) /
+                                               f"chat-reconnect{suffix}.png"),
+                                      animations="disabled")
+            assert ada.errors == [] and grace.errors == []
+    finally:
+        for user in (ada, grace):
+            if user is not None:
+                await close_user(user)
+
+
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
+        browser: Any, width: str, tmp_path: Path) -> None:
+    io = create_server()
+    inst = instrument(io, auth={"type": "basic", "username": "admin", "password": "pw-admin"})
+    ada = admin = None
+    try:
+        async with running(io, static_files={"/": STATIC_DIR}) as url:
+            ada = await open_user(browser, url, "Ada Lovelace", viewport=VIEWPORTS[width])
+            await join_room(ada, "python")
+            context = await browser.new_context(viewport={"width": 1280, "height": 800})
+            admin = await context.new_page()
+            await admin.goto(url + "/admin/")
+            await admin.fill("#username", "admin")
+            await admin.fill("#password", "pw-admin")
+            await admin.click("#login-btn")
+            sid = await ada.sid()
+            row = admin.locator(f"tr[data-id='{sid}']")
+            # the sockets table says who is who (socket.data.userName)
+            await expect(row.locator("td.user")).to_have_text("Ada Lovelace")
+            await row.locator(".disconnect").click()
+
+            kicked = ada.page.locator("#kicked")
+            await expect(kicked).to_be_visible()
+            await expect(kicked).to_contain_text("disconnected by the server")
+            await expect(ada.page.locator("#rejoin-button")).to_be_in_viewport()
+            await expect(ada.page.locator("#status")).to_have_text("disconnected")
+            await expect(ada.page.locator("#composer-input")).to_be_disabled()
+            await expect(ada.conv("public").locator(".notice-leave").last).to_have_text(
+                "You were disconnected by the server.")
+            suffix = "" if width == "desktop" else "-phone"
+            await ada.page.screenshot(path=str(shots_folder(tmp_path) /
+                                               f"chat-kicked{suffix}.png"),
+                                      animations="disabled")
+
+            await ada.page.click("#rejoin-button")
+            await expect(ada.page.locator("#status")).to_have_text("online")
+            await expect(kicked).to_be_hidden()
+            await expect(ada.page.locator("#composer-input")).to_be_enabled()
+            await ada.send("Back in the room")
+            await expect(ada.conv("room:python").locator(".msg.own .tick").last
+                         ).to_have_attribute("data-state", "delivered")
+            new_sid = await ada.sid()
+            assert new_sid != sid and "python" in io.of("/").sockets[new_sid].rooms
+            await expect(admin.locator(f"tr[data-id='{new_sid}'] td.user")).to_have_text(
+                "Ada Lovelace")
+            assert ada.errors == []
+    finally:
+        inst.close()
+        if ada is not None:
+            await close_user(ada)
+        if admin is not None:
+            await admin.context.close()

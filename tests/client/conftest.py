@@ -29,9 +29,9 @@ TARGETS = ("standalone", "asgi", "node")
 CLIENT_SOURCES = os.sep + os.path.join("socketwire", "client") + os.sep
 
 
-def scenario_app() -> socketwire.Server:
+def scenario_app(parser: str = "json") -> socketwire.Server:
     """The socketwire twin of node_server.js."""
-    io = socketwire.Server(ping_interval=2, ping_timeout=3)
+    io = socketwire.Server(ping_interval=2, ping_timeout=3, parser=parser)
     records: dict[str, list[Any]] = {}
 
     def setup(nsp: socketwire.Namespace) -> None:
@@ -94,6 +94,14 @@ def scenario_app() -> socketwire.Server:
             def server_disconnect() -> None:
                 socket.disconnect()
 
+            @socket.on("flaky")
+            def flaky(key: str, *, ack: Any) -> None:
+                # answers only from the second copy of an emit on (tests of retries)
+                copies = records.setdefault(f"{nsp.name} flaky {key}", [])
+                copies.append(key)
+                if len(copies) >= 2:
+                    ack(len(copies))
+
     setup(io.of("/"))
     setup(io.of("/custom"))
     return io
@@ -102,14 +110,15 @@ def scenario_app() -> socketwire.Server:
 class NodeServer:
     """node_server.js as a child process on a fixed port; stopped by its PID."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, parser: str = "json") -> None:
         self.port = port
+        self.parser = parser
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         assert self.proc is None
         self.proc = subprocess.Popen(
-            ["node", str(NODE_SERVER), str(self.port)],
+            ["node", str(NODE_SERVER), str(self.port), self.parser],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             start_new_session=True,
@@ -134,8 +143,9 @@ class NodeServer:
 class Target:
     """A running scenario server, which a test may restart on the same port."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, parser: str = "json") -> None:
         self.kind = kind
+        self.parser = parser
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._stack: contextlib.AsyncExitStack | None = None
@@ -143,11 +153,12 @@ class Target:
 
     async def start(self) -> None:
         if self.kind == "node":
-            self._node = NodeServer(self.port)
+            self._node = NodeServer(self.port, self.parser)
             await asyncio.to_thread(self._node.start)
         else:
             stack = contextlib.AsyncExitStack()
-            await stack.enter_async_context(running(scenario_app(), self.kind, port=self.port))
+            await stack.enter_async_context(
+                running(scenario_app(self.parser), self.kind, port=self.port))
             self._stack = stack
 
     async def stop(self) -> None:

@@ -2,8 +2,9 @@
 // repository's node_modules, with the same behaviour as the socketwire server the tests build
 // (see tests/client/test_client_scenarios.py, `socketwire_app`).
 //
-//   node tests/client/node_server.js PORT
+//   node tests/client/node_server.js PORT [PARSER]
 //
+// PARSER "msgpack" uses socket.io-msgpack-parser (the default is socket.io's JSON parser).
 // Prints "listening PORT" on stdout once ready. Binds 127.0.0.1 only. Stops on SIGTERM.
 import http from "node:http";
 import { Server } from "socket.io";
@@ -14,8 +15,12 @@ if (!port) {
   process.exit(2);
 }
 
+const options = { serveClient: false, pingInterval: 2000, pingTimeout: 3000 };
+if (process.argv[3] === "msgpack") {
+  options.parser = (await import("socket.io-msgpack-parser")).default;
+}
 const httpServer = http.createServer();
-const io = new Server(httpServer, { serveClient: false, pingInterval: 2000, pingTimeout: 3000 });
+const io = new Server(httpServer, options);
 
 // Refuses a connection when the auth payload asks for it, with err.data.
 function refuseWhenAsked(socket, next) {
@@ -69,6 +74,14 @@ function setup(nsp) {
     socket.on("count", async (cb) => cb((await nsp.fetchSockets()).length));
 
     socket.on("server-disconnect", () => socket.disconnect());
+
+    // answers only from the second copy of an emit on (tests of retries)
+    socket.on("flaky", (key, cb) => {
+      const k = nsp.name + " flaky " + key;
+      if (!records.has(k)) records.set(k, []);
+      records.get(k).push(key);
+      if (records.get(k).length >= 2) cb(records.get(k).length);
+    });
 
     // "ignored" has no handler: an ack asked for it never comes
   });

@@ -6,6 +6,7 @@
 //   whatever the clients observe is reported as      {"c": NAME, "kind": "...", ...}
 // Binary values cross the pipe as {"$bin": "<base64>"}, both ways.
 //
+// opts.parser "msgpack" selects socket.io-msgpack-parser.
 // Ops:
 //   connect   {c, url, nsp="/", opts={}, share=null, answers={}}  open client socket C
 //             (`share`: another client's name; the new socket uses that client's Manager, i.e.
@@ -29,6 +30,7 @@
 
 import readline from "node:readline";
 import { io } from "socket.io-client";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const clients = new Map();
 
@@ -95,6 +97,7 @@ function openClient(cmd) {
   if (clients.has(name)) throw new Error(`client ${name} exists`);
   const nsp = cmd.nsp ?? "/";
   const opts = fromWire(cmd.opts ?? {});
+  if (opts.parser === "msgpack") opts.parser = msgpackParser;
   let socket;
   if (cmd.share) {
     const manager = clientOf(cmd.share).socket.io;
@@ -158,7 +161,9 @@ function emit(cmd) {
         resolve(err ? { err: err.message } : { args: toWire(answer) });
       });
     } else {
-      socket.emit(cmd.event, ...args, (...answer) => resolve({ args: toWire(answer) }));
+      // (with `retries`, the callback is err-first: an Error is reported as {err})
+      socket.emit(cmd.event, ...args, (...answer) => resolve(answer[0] instanceof Error
+        ? { err: answer[0].message } : { args: toWire(answer) }));
     }
   });
 }

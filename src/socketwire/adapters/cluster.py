@@ -26,6 +26,7 @@ import inspect
 import itertools
 import logging
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -166,6 +167,9 @@ class ClusterAdapter(InMemoryAdapter):
         self.uid = random_id()
         self._requests: dict[str, _Request] = {}
         self._ack_requests: dict[str, _AckRequest] = {}
+        # local deliveries waiting for an offset (connection state recovery): (packet,
+        # options, future of the offset or None)
+        self._waiting: deque[tuple[SioPacket, BroadcastOptions, Any]] = deque()
 
     # ------------------------------------------------------------- the transport
 
@@ -236,25 +240,41 @@ class ClusterAdapter(InMemoryAdapter):
 
     def broadcast(self, packet: SioPacket, opts: BroadcastOptions) -> None:
         """Publish once, deliver to this server's sockets (encoded once). With connection
-        state recovery the transport's offset is appended to the packet first."""
-        if opts.flags.local:
+        state recovery the transport's offset is appended to the packet first; when the
+        transport learns it later, local deliveries wait for it, in order."""
+        if opts.flags.local and not self._waiting:
             InMemoryAdapter.broadcast(self, packet, opts)
             return
-        result = self.publish(MessageType.BROADCAST, {
-            "packet": _packet_to_wire(packet), "opts": encode_options(opts)})
-        if self._stores_offsets(packet, opts):
-            if isinstance(result, asyncio.Future):
-                def deliver(future: asyncio.Future[Any]) -> None:
-                    offset = None if future.cancelled() or future.exception() else future.result()
-                    if isinstance(offset, str) and offset:
-                        packet.data.append(offset)
-                    InMemoryAdapter.broadcast(self, packet, opts)
-
-                result.add_done_callback(deliver)
-                return
-            if isinstance(result, str) and result:
-                packet.data.append(result)
+        result: Any = None
+        if not opts.flags.local:
+            result = self.publish(MessageType.BROADCAST, {
+                "packet": _packet_to_wire(packet), "opts": encode_options(opts)})
+        stores = self._stores_offsets(packet, opts)
+        if isinstance(result, asyncio.Future) and stores or self._waiting:
+            self._waiting.append((packet, opts, result if stores else None))
+            if isinstance(result, asyncio.Future) and stores:
+                result.add_done_callback(self._deliver_waiting)
+            else:
+                self._deliver_waiting()
+            return
+        if stores and isinstance(result, str) and result:
+            packet.data.append(result)
         InMemoryAdapter.broadcast(self, packet, opts)
+
+    def _deliver_waiting(self, _done: Any = None) -> None:
+        """Deliver the broadcasts waiting for their offsets, oldest first, up to the first
+        one whose offset is still unknown."""
+        waiting = self._waiting
+        while waiting:
+            packet, opts, future = waiting[0]
+            if future is not None:
+                if not future.done():
+                    return
+                offset = None if future.cancelled() or future.exception() else future.result()
+                if isinstance(offset, str) and offset:
+                    packet.data.append(offset)
+            waiting.popleft()
+            InMemoryAdapter.broadcast(self, packet, opts)
 
     def broadcast_with_ack(
         self,

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..engine.http import PreparedMessage
-from ..protocol.sio import SioPacket, SioType, encode_packet
+from ..protocol.parser import JSON, Parser
+from ..protocol.sio import SioPacket, SioType
 from .base import Adapter, BroadcastOptions, PersistedSession, RestoredSession
 
 if TYPE_CHECKING:
@@ -19,11 +20,10 @@ if TYPE_CHECKING:
 __all__ = ["InMemoryAdapter", "SessionAwareAdapter", "prepare"]
 
 
-def prepare(packet: SioPacket) -> PreparedMessage:
-    """Encode a Socket.IO packet once into Engine.IO packets ready for every recipient."""
-    parts = encode_packet(packet)
-    parts[0] = "4" + parts[0]  # type: ignore[operator]
-    return PreparedMessage(parts)
+def prepare(packet: SioPacket, parser: Parser = JSON) -> PreparedMessage:
+    """Encode a Socket.IO packet once into Engine.IO packets ready for every recipient
+    (with the server's parser: ``prepare(packet, nsp.server.parser)``)."""
+    return PreparedMessage(parser.encode(packet))
 
 
 class InMemoryAdapter(Adapter):
@@ -36,7 +36,7 @@ class InMemoryAdapter(Adapter):
             return
         if self.nsp.server.hooks.event_sent:
             self._notify_sent(sockets, packet)
-        message = prepare(packet)
+        message = prepare(packet, self.nsp.server.parser)
         if opts.flags.volatile:
             for socket in sockets:
                 session = socket.conn
@@ -60,7 +60,7 @@ class InMemoryAdapter(Adapter):
             return
         if self.nsp.server.hooks.event_sent:
             self._notify_sent(sockets, packet)
-        message = prepare(packet)
+        message = prepare(packet, self.nsp.server.parser)
         assert packet.id is not None
         for socket in sockets:
             socket.register_ack(packet.id, functools.partial(on_ack, socket.id))

@@ -27,10 +27,12 @@ import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..exceptions import ConnectError
+from ..handlers import Listeners
+from ..protocol.parser import Parser, get_parser
 from ..protocol.reasons import Reason
-from ..protocol.sio import SioDecoder
 from .backoff import Backoff
 from .socket import ClientSocket, TimedEmitter, VolatileEmitter
 from .transports import EngineConnection
@@ -48,10 +50,22 @@ class AsyncClient:
     Reconnection options are socket.io-client's, in seconds: ``reconnection`` (True),
     ``reconnection_attempts`` (infinite), ``reconnection_delay`` (1), ``reconnection_delay_max``
     (5) and ``randomization_factor`` (0.5). ``ssl_verify=False`` accepts any TLS certificate;
-    ``max_attachments`` caps the binary attachments of one received packet.
+    ``max_attachments`` caps the binary attachments of one received packet; ``parser``
+    (``"json"``) must match the server's (``"msgpack"`` for socket.io-msgpack-parser).
+
+    ``ack_timeout`` (seconds, socket.io-client's ``ackTimeout``) is the default deadline of
+    every ack: callbacks then get ``(err, *answer)``. With ``retries`` (socket.io-client's
+    ``retries``) every emit is delivered at least once: emits are sent one at a time and each
+    is sent again (up to ``retries`` more times, and after a reconnection) until the server
+    acknowledges it; their callbacks get ``(err, *answer)``.
+
+    Manager-level events (reconnection, pings) are on :attr:`io`:
+    ``client.io.on("reconnect", lambda attempt: ...)``.
 
     Methods taking ``namespace`` act on that namespace's :class:`ClientSocket`
-    (``client.socket(namespace)``), ``"/"`` by default.
+    (``client.socket(namespace)``); by default on the client's main namespace,
+    :attr:`namespace`: ``/``, or the namespace the URL given to :meth:`connect` names (as
+    ``io("http://host:3000/chat")`` in socket.io-client).
     """
 
     def __init__(
@@ -64,8 +78,19 @@ class AsyncClient:
         randomization_factor: float = 0.5,
         ssl_verify: bool = True,
         max_attachments: int = 10,
+        retries: int = 0,
+        ack_timeout: float | None = None,
+        parser: str | Parser = "json",
     ) -> None:
+        #: the wire format, as the server's (``"json"`` or ``"msgpack"``, or a Parser)
+        self.parser: Parser = get_parser(parser)
         self.reconnection = reconnection
+        self.retries = max(0, int(retries))
+        self.ack_timeout = ack_timeout
+        #: manager-level events (socket.io-client's ``socket.io``): ``open``, ``close``
+        #: (reason), ``error`` (ConnectError), ``ping``, ``reconnect_attempt`` (attempt),
+        #: ``reconnect`` (attempt), ``reconnect_error`` (ConnectError), ``reconnect_failed``
+        self.io = ManagerEvents()
         self.reconnection_attempts = reconnection_attempts
         self.backoff = Backoff(reconnection_delay, reconnection_delay_max, randomization_factor)
         self.ssl_verify = ssl_verify
@@ -81,8 +106,12 @@ class AsyncClient:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._closers: set[asyncio.Task[None]] = set()
-        self._decoder = SioDecoder(max_attachments)
+        self._decoder = self.parser.decoder(max_attachments)
+        #: the main namespace, which methods use when given no ``namespace``
+        self.namespace = "/"
         self.socket("/")
+
+    _schemes: tuple[str, ...] = ("http", "https", "ws", "wss")  # accepted in a server URL
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -90,10 +119,12 @@ class AsyncClient:
 
     # ------------------------------------------------------------------ state
 
-    def socket(self, namespace: str = "/") -> ClientSocket:
+    def socket(self, namespace: str | None = None) -> ClientSocket:
         """The socket for ``namespace`` (created on first use, connected by :meth:`connect`
-        or by its own ``connect()``)."""
-        if not namespace.startswith("/"):
+        or by its own ``connect()``); the main namespace's by default."""
+        if namespace is None:
+            namespace = self.namespace
+        elif not namespace.startswith("/"):
             namespace = "/" + namespace
         sock = self.sockets.get(namespace)
         if sock is None:
@@ -107,12 +138,18 @@ class AsyncClient:
 
     @property
     def sid(self) -> str | None:
-        """The socket id of the ``/`` namespace (``None`` while not connected)."""
-        return self.sockets["/"].id
+        """The socket id of the main namespace (``None`` while not connected)."""
+        return self.socket().id
 
-    def get_sid(self, namespace: str = "/") -> str | None:
+    @property
+    def recovered(self) -> bool:
+        """Whether the main namespace's last connection recovered its session (connection
+        state recovery on the server: same id, rooms and data, missed events replayed)."""
+        return self.socket().recovered
+
+    def get_sid(self, namespace: str | None = None) -> str | None:
         """The socket id of ``namespace`` (``None`` while not connected)."""
-        sock = self.sockets.get(namespace)
+        sock = self.sockets.get(namespace or self.namespace)
         return sock.id if sock is not None else None
 
     @property
@@ -145,8 +182,13 @@ class AsyncClient:
         wait_timeout: float = 20.0,
         retry: bool = False,
     ) -> None:
-        """Connect to the server at ``url`` and to ``namespaces`` (by default ``/`` plus
-        every namespace a socket was made for); returns once all of them are connected.
+        """Connect to the server at ``url`` and to ``namespaces``; returns once all of them
+        are connected.
+
+        As in socket.io-client, the URL's path names the main namespace
+        (``http://host:3000/chat``: ``/chat``; none: ``/``); handlers and emits given no
+        ``namespace`` use it. ``namespaces`` defaults to the main namespace plus every
+        namespace a socket was made for.
 
         ``auth`` is the CONNECT payload: a dict, or a callable (sync or async) asked again
         for every (re)connection. ``transports`` lists ``polling`` and/or ``websocket``; the
@@ -158,6 +200,7 @@ class AsyncClient:
         """
         if self._task is not None and not self._task.done():
             raise ConnectError("already connected")
+        main = _url_namespace(url, self._schemes)
         wanted = tuple(transports) if transports is not None else ("polling", "websocket")
         if not wanted or any(t not in ("polling", "websocket") for t in wanted):
             raise ValueError("transports must be 'polling' and/or 'websocket'")
@@ -169,7 +212,13 @@ class AsyncClient:
         self.wait_timeout = wait_timeout
         self._stopping = False
         self.backoff.reset()
-        names = list(namespaces) if namespaces is not None else list(self.sockets)
+        self._set_main_namespace(main)
+        if namespaces is not None:
+            names = list(namespaces)
+        elif main == "/":
+            names = list(self.sockets)
+        else:
+            names = [name for name in self.sockets if name != "/"]
         targets = [self.socket(name) for name in names]
         waiters = []
         for sock in targets:
@@ -186,6 +235,19 @@ class AsyncClient:
         except BaseException:
             await self.disconnect()
             raise
+
+    def _set_main_namespace(self, name: str) -> None:
+        """Make ``name`` the main namespace. The socket the client was made with (``/``),
+        if still unused, becomes that namespace's: handlers registered on the client before
+        ``connect("http://host/chat")`` belong to ``/chat``."""
+        first = self.sockets.get("/")
+        if (name != "/" and self.namespace == "/" and name not in self.sockets
+                and first is not None and not first.active and first.id is None
+                and not first._send_buffer and not first._acks):
+            del self.sockets["/"]
+            first.namespace = name
+            self.sockets[name] = first
+        self.namespace = name
 
     async def _open_engine(self) -> EngineConnection:
         """Open an Engine.IO session to the configured server (overridable: see testing)."""
@@ -207,13 +269,16 @@ class AsyncClient:
         error: ConnectError = ConnectError("io client disconnect")
         first = True
         attempts = 0
+        events = self.io
         try:
             while not self._stopping:
-                self._decoder = SioDecoder(self.max_attachments)
+                self._decoder = self.parser.decoder(self.max_attachments)
+                failed = False
                 try:
                     engine = await self._open_engine()
                 except ConnectError as exc:
                     error = exc
+                    events._fire("error", exc)
                     for sock in list(self.sockets.values()):
                         if sock.active:
                             sock._events.fire("connect_error", exc)
@@ -221,18 +286,31 @@ class AsyncClient:
                         for sock in list(self.sockets.values()):
                             sock._settle(exc)
                         return
+                    failed = True
                 else:
+                    if not first:
+                        events._fire("reconnect", attempts)
                     attempts = 0
                     self.backoff.reset()
+                    engine.on_ping = lambda: events._fire("ping")
+                    events._fire("open")
                     reason = await self._serve(engine)
+                    events._fire("close", reason)
                     error = ConnectError(reason)
                     if not self.reconnection or self._stopping or not self._any_active():
                         return
                 first = False
                 attempts += 1
                 if attempts > self.reconnection_attempts or not (self.reconnection or retry):
+                    events._fire("reconnect_failed")
+                    if failed and attempts > 1:
+                        events._fire("reconnect_error", error)
                     return
+                if failed and attempts > 1:
+                    events._fire("reconnect_error", error)
                 await asyncio.sleep(self.backoff.duration())
+                if not self._stopping:
+                    events._fire("reconnect_attempt", attempts)
         finally:
             self._stopping = True
             current = self._engine
@@ -362,7 +440,7 @@ class AsyncClient:
     # ------------------------------------------------------------ listeners
 
     def on(
-        self, event: str, handler: Callable[..., Any] | None = None, *, namespace: str = "/"
+        self, event: str, handler: Callable[..., Any] | None = None, *, namespace: str | None = None
     ) -> Any:
         """Register a handler for ``event`` on ``namespace``; usable as a decorator.
 
@@ -371,7 +449,7 @@ class AsyncClient:
         return self.socket(namespace).on(event, handler)
 
     def once(
-        self, event: str, handler: Callable[..., Any] | None = None, *, namespace: str = "/"
+        self, event: str, handler: Callable[..., Any] | None = None, *, namespace: str | None = None
     ) -> Any:
         """Like :meth:`on`, for the next occurrence only."""
         return self.socket(namespace).once(event, handler)
@@ -381,16 +459,20 @@ class AsyncClient:
         event: str | None = None,
         handler: Callable[..., Any] | None = None,
         *,
-        namespace: str = "/",
+        namespace: str | None = None,
     ) -> None:
         """Remove one handler, every handler of ``event``, or every handler of ``namespace``."""
         self.socket(namespace).off(event, handler)
 
-    def on_any(self, handler: Callable[..., Any], *, namespace: str = "/") -> Callable[..., Any]:
+    def on_any(
+        self, handler: Callable[..., Any], *, namespace: str | None = None
+    ) -> Callable[..., Any]:
         """Call ``handler(event, *args)`` for every event received on ``namespace``."""
         return self.socket(namespace).on_any(handler)
 
-    def off_any(self, handler: Callable[..., Any] | None = None, *, namespace: str = "/") -> None:
+    def off_any(
+        self, handler: Callable[..., Any] | None = None, *, namespace: str | None = None
+    ) -> None:
         """Remove a catch-all handler (or all of them)."""
         self.socket(namespace).off_any(handler)
 
@@ -400,7 +482,7 @@ class AsyncClient:
         self,
         event: str,
         *args: Any,
-        namespace: str = "/",
+        namespace: str | None = None,
         callback: Callable[..., Any] | None = None,
     ) -> None:
         """Emit ``event`` on ``namespace``; never waits (buffered while disconnected).
@@ -409,13 +491,14 @@ class AsyncClient:
         """
         self.socket(namespace).emit(event, *args, callback=callback)
 
-    def send(self, *args: Any, namespace: str = "/", callback: Callable[..., Any] | None = None
-             ) -> None:
+    def send(
+        self, *args: Any, namespace: str | None = None, callback: Callable[..., Any] | None = None
+    ) -> None:
         """Emit a ``message`` event."""
         self.socket(namespace).send(*args, callback=callback)
 
     async def emit_with_ack(
-        self, event: str, *args: Any, namespace: str = "/", timeout: float | None = None
+        self, event: str, *args: Any, namespace: str | None = None, timeout: float | None = None
     ) -> Any:
         """Emit and await the server's ack (see :meth:`ClientSocket.emit_with_ack`)."""
         return await self.socket(namespace).emit_with_ack(event, *args, timeout=timeout)
@@ -434,6 +517,32 @@ class AsyncClient:
         return ClientVolatileEmitter(self)
 
 
+def _url_namespace(url: str, schemes: tuple[str, ...]) -> str:
+    """The namespace a server URL names (its path; ``/`` for none); refuses what is not an
+    ``http(s)://`` or ``ws(s)://`` URL with a host."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in schemes or not parts.netloc:
+        hint = f" (did you mean 'http://{url}'?)" if "://" not in url else ""
+        raise ValueError(
+            f"{url!r} is not a server URL: it needs a scheme (http, https, ws or wss) and a "
+            f"host, as in 'http://127.0.0.1:3000'{hint}"
+        )
+    return parts.path or "/"
+
+
+class ManagerEvents(Listeners):
+    """The events of the connection itself (socket.io-client's ``Manager`` events):
+    ``open``, ``close`` (reason), ``error`` (a :class:`ConnectError`), ``ping``,
+    ``reconnect_attempt`` (attempt number), ``reconnect`` (attempt number),
+    ``reconnect_error`` (a :class:`ConnectError`) and ``reconnect_failed``."""
+
+    def _fire(self, event: str, *args: Any) -> None:
+        try:
+            self._events.fire(event, *args)
+        except Exception:
+            log.exception("error in a %r listener", event)
+
+
 class ClientTimedEmitter:
     """``client.timeout(seconds)``, for any namespace."""
 
@@ -443,20 +552,20 @@ class ClientTimedEmitter:
         self.client = client
         self.seconds = seconds
 
-    def _on(self, namespace: str) -> TimedEmitter:
+    def _on(self, namespace: str | None) -> TimedEmitter:
         return self.client.socket(namespace).timeout(self.seconds)
 
     def emit(
         self,
         event: str,
         *args: Any,
-        namespace: str = "/",
+        namespace: str | None = None,
         callback: Callable[..., Any] | None = None,
     ) -> None:
         """Emit; ``callback(err, *answer)`` gets the ack or an :class:`AckTimeout`."""
         self._on(namespace).emit(event, *args, callback=callback)
 
-    async def emit_with_ack(self, event: str, *args: Any, namespace: str = "/") -> Any:
+    async def emit_with_ack(self, event: str, *args: Any, namespace: str | None = None) -> Any:
         """Emit and await the ack; raises :class:`AckTimeout` when it is late."""
         return await self._on(namespace).emit_with_ack(event, *args)
 
@@ -473,7 +582,7 @@ class ClientVolatileEmitter:
         self,
         event: str,
         *args: Any,
-        namespace: str = "/",
+        namespace: str | None = None,
         callback: Callable[..., Any] | None = None,
     ) -> None:
         """Emit if ``namespace`` is connected now; otherwise drop the packet."""

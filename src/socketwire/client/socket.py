@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..exceptions import AckTimeout, ConnectError, Disconnected
 from ..handlers import AckSender, Listeners, ack_value, call_handler
 from ..protocol.reasons import Reason
-from ..protocol.sio import SioPacket, SioType, check_event_name, encode_packet
+from ..protocol.sio import SioPacket, SioType, check_event_name
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -31,11 +31,14 @@ log = logging.getLogger("socketwire.client")
 class _PendingAck:
     """A callback waiting for the server's ACK."""
 
-    __slots__ = ("callback", "timer", "with_error")
+    __slots__ = ("callback", "event", "timeout", "timer", "with_error")
 
-    def __init__(self, callback: Callable[..., Any], with_error: bool) -> None:
+    def __init__(self, callback: Callable[..., Any], with_error: bool, event: str = "",
+                 timeout: float | None = None) -> None:
         self.callback = callback
         self.with_error = with_error  # called as callback(err, *args) rather than (*args)
+        self.event = event
+        self.timeout = timeout
         self.timer: asyncio.TimerHandle | None = None
 
     def answer(self, args: list[Any]) -> None:
@@ -53,6 +56,21 @@ class _PendingAck:
             self.callback(error)
 
 
+class _Queued:
+    """An emit with ``retries``: sent, then sent again until the server acknowledges it."""
+
+    __slots__ = ("args", "callback", "event", "pending", "timeout", "tries")
+
+    def __init__(self, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None,
+                 timeout: float | None) -> None:
+        self.event = event
+        self.args = args
+        self.callback = callback  # callback(err, *answer)
+        self.timeout = timeout
+        self.pending = False
+        self.tries = 0
+
+
 def _retrieve(fut: asyncio.Future[Any]) -> None:
     if not fut.cancelled():
         fut.exception()  # marks the exception as seen: no "never retrieved" warning
@@ -66,6 +84,12 @@ class ClientSocket(Listeners):
     (it reconnects with the client until the server or the application disconnects it).
     Besides the server's events, handlers can listen to ``connect`` (no arguments),
     ``disconnect`` (the reason) and ``connect_error`` (a :class:`ConnectError`).
+
+    Against a server with connection state recovery, a socket that lost its connection asks
+    for its session back when it reconnects; ``recovered`` then tells whether it got it (same
+    ``id``, rooms and data; the events it missed are delivered before ``connect``). As with
+    socket.io-client, such events carry the server's offset (a string) as their last
+    argument; handlers with fixed parameters do not see it.
     """
 
     def __init__(self, client: AsyncClient, namespace: str) -> None:
@@ -78,7 +102,12 @@ class ClientSocket(Listeners):
         self._acks: dict[int, _PendingAck] = {}
         self._next_ack = 0
         self._send_buffer: deque[tuple[list[str | bytes], int | None]] = deque()
+        self._queue: deque[_Queued] = deque()  # emits with retries, one in flight at a time
+        self._receive_buffer: list[SioPacket] = []  # events that came before the CONNECT reply
         self._waiters: list[asyncio.Future[None]] = []
+        self.recovered = False
+        self._pid: str | None = None  # the server's private session id (recovery)
+        self._last_offset: str | None = None
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -139,21 +168,28 @@ class ClientSocket(Listeners):
         *,
         with_error: bool = False,
         volatile: bool = False,
+        from_queue: bool = False,
     ) -> None:
+        client = self.client
+        if client.retries and not from_queue and not volatile:
+            self._enqueue(event, args, callback, timeout)
+            return
+        if callback is not None and timeout is None and client.ack_timeout is not None:
+            timeout = client.ack_timeout  # as socket.io-client's ackTimeout: (err, *answer)
         for h in list(self._any_outgoing):
             call_handler(h, (event, *args))
         ack_id: int | None = None
         if callback is not None:
             ack_id = self._next_ack
             self._next_ack += 1
-            entry = _PendingAck(callback, with_error or timeout is not None)
+            entry = _PendingAck(callback, with_error or timeout is not None, event, timeout)
             if timeout is not None:
                 entry.timer = asyncio.get_running_loop().call_later(
                     timeout, self._ack_timed_out, ack_id
                 )
             self._acks[ack_id] = entry
-        parts = encode_packet(SioPacket(SioType.EVENT, self.namespace, [event, *args], ack_id))
-        parts[0] = "4" + parts[0]  # type: ignore[operator]
+        parts = client.parser.encode(SioPacket(SioType.EVENT, self.namespace, [event, *args],
+                                               ack_id))
         if self.connected and self.client._send(parts):
             return
         if not volatile:
@@ -168,7 +204,44 @@ class ClientSocket(Listeners):
             if buffered_id == ack_id:  # never sent: it will not be sent late either
                 del self._send_buffer[i]
                 break
-        _guard(entry.fail, AckTimeout("operation has timed out"))
+        _guard(entry.fail, AckTimeout(
+            f'operation has timed out: no ack for "{entry.event}" within {entry.timeout:g} s',
+            event=entry.event))
+
+    # ----------------------------------------------------------------- retries
+
+    def _enqueue(self, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None,
+                 timeout: float | None) -> None:
+        # as socket.io-client: the callback of an emit with retries is err-first
+        self._queue.append(_Queued(event, args, callback, timeout))
+        self._drain_queue()
+
+    def _drain_queue(self, force: bool = False) -> None:
+        """Send the head of the retry queue, unless it is in flight (``force``: again)."""
+        if not self.connected or not self._queue:
+            return
+        entry = self._queue[0]
+        if entry.pending and not force:
+            return
+        entry.pending = True
+        entry.tries += 1
+
+        def done(err: Exception | None, *answer: Any) -> None:
+            if not self._queue or self._queue[0] is not entry:
+                return
+            if err is None:
+                self._queue.popleft()
+                if entry.callback is not None:
+                    _guard(entry.callback, None, *answer)
+            elif entry.tries > self.client.retries:
+                self._queue.popleft()
+                if entry.callback is not None:
+                    _guard(entry.callback, err)
+            entry.pending = False
+            self._drain_queue()
+
+        self._emit(entry.event, entry.args, done, entry.timeout, with_error=True,
+                   from_queue=True)
 
     # ------------------------------------------------------------- connecting
 
@@ -203,7 +276,7 @@ class ClientSocket(Listeners):
                 else:
                     fut.set_exception(error)
 
-    async def _connect_packet(self) -> str:
+    async def _connect_packet(self) -> str | bytes:
         """The CONNECT packet, with the auth payload asked for now."""
         source = self.client.auth
         auth: Any = source() if callable(source) else source
@@ -211,8 +284,12 @@ class ClientSocket(Listeners):
             auth = await auth
         if auth is not None and not isinstance(auth, Mapping):
             raise TypeError("auth must be a dict (or a callable returning one)")
-        packet = SioPacket(SioType.CONNECT, self.namespace, None if auth is None else dict(auth))
-        return "4" + str(encode_packet(packet)[0])
+        if self._pid is not None:  # ask for the session back (socket.io-client's fields)
+            session: dict[str, Any] = {"pid": self._pid}
+            if self._last_offset is not None:
+                session["offset"] = self._last_offset
+            auth = {**session, **(auth or {})}
+        return self.client.parser.connect(self.namespace, None if auth is None else dict(auth))
 
     # --------------------------------------------------------------- incoming
 
@@ -221,6 +298,8 @@ class ClientSocket(Listeners):
         if kind in (SioType.EVENT, SioType.BINARY_EVENT):
             if self.connected:
                 self._dispatch(packet)
+            elif self.active:
+                self._receive_buffer.append(packet)  # a recovery's missed events
         elif kind in (SioType.ACK, SioType.BINARY_ACK):
             if packet.id is not None:
                 entry = self._acks.pop(packet.id, None)
@@ -228,7 +307,8 @@ class ClientSocket(Listeners):
                     _guard(entry.answer, list(packet.data))
         elif kind == SioType.CONNECT:
             data = packet.data if isinstance(packet.data, dict) else {}
-            self._on_connect(str(data.get("sid", "")))
+            pid = data.get("pid")
+            self._on_connect(str(data.get("sid", "")), pid if isinstance(pid, str) else None)
         elif kind == SioType.CONNECT_ERROR:
             data = packet.data
             if isinstance(data, dict):
@@ -242,18 +322,29 @@ class ClientSocket(Listeners):
                 self._on_close(Reason.IO_SERVER_DISCONNECT)
                 self.client._check_idle()
 
-    def _on_connect(self, sid: str) -> None:
+    def _on_connect(self, sid: str, pid: str | None = None) -> None:
         if not self.active:
+            self._receive_buffer = []
             return
         self.id = sid
+        self.recovered = pid is not None and pid == self._pid
+        self._pid = pid
+        if not self.recovered:
+            self._last_offset = None
         self.connected = True
+        received, self._receive_buffer = self._receive_buffer, []
+        for packet in received:
+            if self.connected:
+                self._dispatch(packet)
         buffered, self._send_buffer = self._send_buffer, deque()
         for parts, _ in buffered:
             self.client._send(parts)
+        self._drain_queue(force=True)
         self._settle(None)
         self._events.fire("connect")
 
     def _on_connect_error(self, error: ConnectError) -> None:
+        self._receive_buffer = []
         self.active = False
         self.connected = False
         self.id = None
@@ -264,6 +355,8 @@ class ClientSocket(Listeners):
     def _dispatch(self, packet: SioPacket) -> None:
         event, *args = packet.data
         ack_id = packet.id
+        if self._pid is not None and args and type(args[-1]) is str:
+            self._last_offset = args[-1]  # as socket.io-client: the last string argument
         for h in list(self._any):
             call_handler(h, (event, *args))
         handlers = self._events.get(event if isinstance(event, str) else str(event))
@@ -280,14 +373,14 @@ class ClientSocket(Listeners):
     def _send_ack(self, ack_id: int, args: list[Any]) -> None:
         if not self.connected:
             return
-        parts = encode_packet(SioPacket(SioType.ACK, self.namespace, args, ack_id))
-        parts[0] = "4" + parts[0]  # type: ignore[operator]
-        self.client._send(parts)
+        self.client._send(self.client.parser.encode(SioPacket(SioType.ACK, self.namespace, args,
+                                                              ack_id)))
 
     # ------------------------------------------------------------- disconnect
 
     def _on_close(self, reason: str) -> None:
         """The namespace is disconnected (the socket may stay active to reconnect)."""
+        self._receive_buffer = []
         if not self.connected:
             return
         self.connected = False
@@ -302,7 +395,7 @@ class ClientSocket(Listeners):
         """The application disconnects: tell the server, then ``io client disconnect``."""
         self.active = False
         if self.connected:
-            self.client._send(["41" if self.namespace == "/" else f"41{self.namespace},"])
+            self.client._send([self.client.parser.disconnect(self.namespace)])
             self._on_close(Reason.IO_CLIENT_DISCONNECT)
         self._settle(ConnectError("io client disconnect"))
 

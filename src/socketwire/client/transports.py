@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
@@ -95,6 +96,26 @@ def engine_url(url: str, path: str, query: Mapping[str, str], websocket: bool = 
     return urlunsplit((scheme, parts.netloc, path, qs, ""))
 
 
+def describe(exc: BaseException, target: str) -> str:
+    """Why a request to ``target`` failed, in words that name the cause and the peer."""
+    where = urlsplit(target).netloc
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        peer = f"{exc.host}:{exc.port}"
+        cause = exc.os_error
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused to {peer}"
+        if isinstance(cause, socket.gaierror) or type(exc).__name__ == "ClientConnectorDNSError":
+            return f"cannot resolve the host name {exc.host!r}"
+        return f"cannot connect to {peer}: {cause.strerror or cause}"
+    if isinstance(exc, aiohttp.WSServerHandshakeError):
+        return f"WebSocket handshake refused by {where}: HTTP {exc.status} {exc.message}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"{where} closed the connection before answering"
+    if isinstance(exc, TimeoutError):
+        return f"timed out talking to {where}"
+    return f"{type(exc).__name__} talking to {where}: {exc}"
+
+
 class EngineConnection:
     """One open Engine.IO session, seen from the client.
 
@@ -139,6 +160,8 @@ class EngineConnection:
         self._watchdog: asyncio.TimerHandle | None = None
         self._cleanup: asyncio.Task[None] | None = None
         self._poll_task: asyncio.Task[None] | None = None
+        #: called on every ping from the server (the client's manager-level "ping" event)
+        self.on_ping: Callable[[], None] | None = None
         self._reset_watchdog()
         self._spawn(self._writer())
         if transport == "polling":
@@ -202,9 +225,12 @@ class EngineConnection:
                 body = await resp.text(encoding="utf-8")
                 status = resp.status
         except (aiohttp.ClientError, OSError) as exc:
-            raise ConnectError("xhr poll error", {"description": str(exc)}) from exc
+            raise ConnectError("xhr poll error", {"description": describe(exc, target)}) from exc
         if status != 200:
-            raise ConnectError("xhr poll error", {"status": status, "body": body})
+            raise ConnectError("xhr poll error", {
+                "status": status, "body": body,
+                "description": f"HTTP {status} from {urlsplit(target).netloc}: {body[:200]}",
+            })
         try:
             packets = eio.decode_payload(body)
             kind, payload = packets[0]
@@ -232,7 +258,7 @@ class EngineConnection:
         try:
             ws = await http.ws_connect(target, autoping=True, max_msg_size=0, compress=0)
         except (aiohttp.ClientError, OSError) as exc:
-            raise ConnectError("websocket error", {"description": str(exc)}) from exc
+            raise ConnectError("websocket error", {"description": describe(exc, target)}) from exc
         channel = AiohttpChannel(ws)
         try:
             return await cls.over_channel(channel, on_message, url=url, path=path, query=query,
@@ -403,6 +429,11 @@ class EngineConnection:
         elif kind is EioType.PING:
             self._reset_watchdog()
             self.send("3")
+            if self.on_ping is not None:
+                try:
+                    self.on_ping()
+                except Exception:
+                    log.exception("error in a ping listener")
         elif kind is EioType.CLOSE:
             self._shutdown("transport close")
         # NOOP, PONG, OPEN and UPGRADE need nothing here

@@ -24,6 +24,10 @@ class EngineHooks:
     - ``close(session, reason)``: a session closed; ``reason`` is Node's (``transport close``,
       ``ping timeout``, ``forced close``...).
     - ``upgrade(session)``: a polling session now uses its WebSocket.
+    - ``upgrade_failed(session)``: an upgrade was abandoned (timeout, bad probe, the WebSocket
+      or the session closed first); polling goes on.
+    - ``overflow(session)``: the session is being closed because its unsent data passed
+      ``max_buffered_bytes`` (a slow consumer).
     - ``packet_in(session, data)``: the payload of a MESSAGE packet received (``str`` or
       ``bytes``, without the packet type).
     - ``packet_out(session, packets)``: encoded Engine.IO packets handed to the transport (text
@@ -35,6 +39,8 @@ class EngineHooks:
     connection: list[Callable[[EngineSession], None]] = field(default_factory=list)
     close: list[Callable[[EngineSession, str], None]] = field(default_factory=list)
     upgrade: list[Callable[[EngineSession], None]] = field(default_factory=list)
+    upgrade_failed: list[Callable[[EngineSession], None]] = field(default_factory=list)
+    overflow: list[Callable[[EngineSession], None]] = field(default_factory=list)
     packet_in: list[Callable[[EngineSession, str | bytes], None]] = field(default_factory=list)
     packet_out: list[Callable[[EngineSession, Sequence[str | bytes]], None]] = field(
         default_factory=list

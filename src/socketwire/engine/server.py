@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from ..exceptions import HandshakeError
+from ..log import packet_tracing_wanted, trace_packets
 from ..protocol import eio, jsoncodec
 from .hooks import EngineHooks
 from .http import HttpRequest, HttpResponse, WebSocketChannel, WebSocketHandler
@@ -103,6 +104,8 @@ class EngineServer:
         self.client_close_grace = 0.0
         self.hooks = EngineHooks()
         self._refused_origins: set[str] = set()  # logged once each (at most 100 of them)
+        if packet_tracing_wanted():  # debug output of socketwire.packets is on
+            trace_packets(self)
 
     # -------------------------------------------------------------------- helpers
 

@@ -157,6 +157,8 @@ class EngineSession:
     def _overflow(self) -> None:
         log.info("session %s: outbound buffer over %d bytes, closing", self.sid,
                  self.server.max_buffered_bytes)
+        for hook in self.server.hooks.overflow:
+            hook(self)
         abort = getattr(self._ws, "abort", None)
         if abort is not None:
             abort()  # no close handshake behind data the peer does not read: drop it now
@@ -407,6 +409,8 @@ class EngineSession:
         self.upgrading = False
         self._upgrade = None
         self._probed = False
+        for hook in self.server.hooks.upgrade_failed:
+            hook(self)
         if self._buffer:
             self._release_poll()
 

@@ -532,7 +532,7 @@ class _WebSocketProtocol(asyncio.Protocol):
             messages = self.parser.feed(data)
         except wsframes.WebSocketError as exc:
             self._deliver(exc.messages)
-            self._fail(exc.code)
+            self._fail(exc.code, exc.in_close_frame)
             return
         if messages:
             self._deliver(deque(messages) if self._engine_paused else messages)
@@ -558,14 +558,17 @@ class _WebSocketProtocol(asyncio.Protocol):
             if handler is not None:
                 handler.on_message(payload)
 
-    def _fail(self, code: int) -> None:
+    def _fail(self, code: int, peer_closed: bool = False) -> None:
         """The peer broke the protocol: close frame with ``code``; the peer's reply (read with
-        a fresh parser, since the stream is out of step) ends the connection."""
+        a fresh parser, since the stream is out of step) ends the connection, or our frame
+        does at once when the offence was the peer's own (invalid) close frame."""
         self.parser = wsframes.FrameParser(125)
         if self._closing:
             self._end(abort=True)
             return
         self.close(code)
+        if peer_closed:
+            self._end()
         self._notify_closed()
 
     def _closed_by_peer(self, payload: bytes) -> None:

@@ -40,6 +40,8 @@ class WebSocketError(Exception):
         self.code = code
         self.reason = reason
         self.messages: list[Message] = messages if messages is not None else []
+        self.in_close_frame = False
+        """The offending frame was the peer's close frame: it will send no other."""
         super().__init__(f"{code} {reason}")
 
 
@@ -150,7 +152,9 @@ class FrameParser:
             length = b1 & 0x7F
             if opcode >= 0x8:
                 if length > 125 or not fin:
-                    raise WebSocketError(1002, "bad control frame")
+                    error = WebSocketError(1002, "bad control frame")
+                    error.in_close_frame = opcode == OP_CLOSE
+                    raise error
                 if opcode > OP_PONG:
                     raise WebSocketError(1002, "unknown opcode")
             elif opcode > OP_BINARY:
@@ -223,7 +227,11 @@ class FrameParser:
                     self._frag_count = 0
             else:
                 if opcode == OP_CLOSE:
-                    check_close_payload(payload)
+                    try:
+                        check_close_payload(payload)
+                    except WebSocketError as error:
+                        error.in_close_frame = True
+                        raise
                 out.append((opcode, payload))
         self._buf = buf[pos:] if pos < end else b""
         if len(self._buf) > max_size + 14:

@@ -109,6 +109,9 @@ class BroadcastOperator:
         check_event_name(event)
         nsp = self.nsp
         if callback is None:
+            if nsp.server.hooks.broadcast:
+                for hook in nsp.server.hooks.broadcast:
+                    hook(nsp, self._opts)
             nsp.adapter.broadcast(SioPacket(SioType.EVENT, nsp.name, [event, *args]), self._opts)
             return
         self._emit_with_ack_callback(event, args, callback)
@@ -164,6 +167,8 @@ class BroadcastOperator:
         seconds = self._opts.flags.timeout
         if seconds is not None:
             timer = asyncio.get_running_loop().call_later(seconds, on_timeout)
+        for hook in nsp.server.hooks.broadcast:
+            hook(nsp, self._opts)
         nsp.adapter.broadcast_with_ack(packet, self._opts, on_count, on_ack)
         known = 1 if self._opts.flags.local else nsp.adapter.known_server_count()
         if known is not None:

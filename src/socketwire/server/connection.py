@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConnectionRefused, RemoteProtocolError
 from ..handlers import call_handler, spawn
-from ..protocol import jsoncodec
 from ..protocol.reasons import Reason
-from ..protocol.sio import SioDecoder, SioPacket, SioType
+from ..protocol.sio import SioPacket, SioType
 from .socket import Socket
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ServerConnection"]
 
-log = logging.getLogger("socketwire")
+log = logging.getLogger("socketwire.server")
 
 MIDDLEWARE_FAILED = "Internal server error"
 """The CONNECT_ERROR message when a connection middleware raises anything but
@@ -41,7 +40,7 @@ class ServerConnection:
     def __init__(self, server: Server, session: EngineSession) -> None:
         self.server = server
         self.session = session
-        self.decoder = SioDecoder(server.max_attachments)
+        self.decoder = server.parser.decoder(server.max_attachments)
         self.sockets: dict[str, Socket] = {}  # namespace name -> socket
         self._pending: dict[str, list[SioPacket]] = {}  # namespaces whose CONNECT is running
         self._inflight = 0  # coroutine handlers still running for this connection
@@ -224,9 +223,8 @@ class ServerConnection:
         for data in socket._missed:  # a recovered socket: what it missed, before the reply
             socket._send_event(data)
         socket._missed = []
-        prefix = "40" if nsp.name == "/" else "40" + nsp.name + ","
         reply = {"sid": socket.id} if socket.pid is None else {"sid": socket.id, "pid": socket.pid}
-        self.session.send(prefix + jsoncodec.dumps(reply))
+        self.session.send(self.server.parser.connect(nsp.name, reply))
         if self.server.hooks.connection:
             for hook in self.server.hooks.connection:
                 hook(socket)
@@ -237,5 +235,4 @@ class ServerConnection:
         payload: dict[str, Any] = {"message": message}
         if data is not None:
             payload["data"] = data
-        prefix = "44" if name == "/" else "44" + name + ","
-        self.session.send(prefix + jsoncodec.dumps(payload))
+        self.session.send(self.server.parser.connect_error(name, payload))

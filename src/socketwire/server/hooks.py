@@ -7,15 +7,21 @@ packets, upgrades) are on ``io.engine.hooks``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .. import handlers
+
 if TYPE_CHECKING:
+    import asyncio
+
+    from ..adapters.base import BroadcastOptions
     from .namespace import Namespace
     from .socket import Socket
 
-__all__ = ["ServerHooks"]
+__all__ = ["ServerHooks", "handler_mark", "report_handler", "timed_ack"]
 
 
 @dataclass(slots=True)
@@ -33,6 +39,12 @@ class ServerHooks:
     - ``event_sent(socket, data)``: an event is sent to ``socket``, by ``socket.emit`` or by a
       broadcast (called once per local recipient); ``data`` is ``[event, *args]``.
     - ``shutdown()``: ``io.shutdown()`` was called.
+    - ``broadcast(nsp, opts)``: a broadcast (``io.emit``, ``socket.to(room).emit``...) is about
+      to go to the sockets ``opts`` targets; called once per broadcast.
+    - ``handler_done(socket, event, seconds, ok)``: an event handler finished (a coroutine's
+      when its task ends); ``ok`` is ``False`` when it raised or its answer could not be sent.
+    - ``ack_received(socket, seconds)``: a client answered an emit with ack (a broadcast's
+      too), ``seconds`` after it was sent.
 
     Listeners run synchronously on the event loop and must not raise.
     """
@@ -43,3 +55,50 @@ class ServerHooks:
     event_received: list[Callable[[Socket, list[Any]], None]] = field(default_factory=list)
     event_sent: list[Callable[[Socket, list[Any]], None]] = field(default_factory=list)
     shutdown: list[Callable[[], None]] = field(default_factory=list)
+    broadcast: list[Callable[[Namespace, BroadcastOptions], None]] = field(default_factory=list)
+    handler_done: list[Callable[[Socket, str, float, bool], None]] = field(default_factory=list)
+    ack_received: list[Callable[[Socket, float], None]] = field(default_factory=list)
+
+
+# Helpers for the paths that call ``handler_done`` and ``ack_received``, only taken when
+# a listener is registered.
+
+def handler_mark() -> tuple[float, int]:
+    """Taken before calling a handler: the time and the count of failed handler calls."""
+    return time.perf_counter(), handlers.failed_calls
+
+
+def report_handler(socket: Socket, event: str, mark: tuple[float, int],
+                   task: asyncio.Task[Any] | None) -> None:
+    """Call the ``handler_done`` listeners for a handler called after ``mark`` was taken."""
+    if task is None:
+        ok = handlers.failed_calls == mark[1]
+        _handler_done(socket, event, time.perf_counter() - mark[0], ok)
+        return
+
+    def done(task: asyncio.Task[Any]) -> None:
+        ok = not task.cancelled() and task.exception() is None and task.result() is not False
+        _handler_done(socket, event, time.perf_counter() - mark[0], ok)
+
+    task.add_done_callback(done)
+
+
+def _handler_done(socket: Socket, event: str, seconds: float, ok: bool) -> None:
+    for hook in socket.server.hooks.handler_done:
+        hook(socket, event, seconds, ok)
+
+
+def timed_ack(socket: Socket, callback: Callable[[list[Any] | None], None]
+              ) -> Callable[[list[Any] | None], None]:
+    """``callback`` for an ack, telling the ``ack_received`` listeners when the answer comes
+    (not on a timeout nor when the socket disconnects first)."""
+    start = time.perf_counter()
+
+    def answered(answer: list[Any] | None) -> None:
+        if answer is not None and socket.connected:
+            seconds = time.perf_counter() - start
+            for hook in socket.server.hooks.ack_received:
+                hook(socket, seconds)
+        callback(answer)
+
+    return answered

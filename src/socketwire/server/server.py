@@ -14,6 +14,7 @@ from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAc
 from ..engine.session import EngineSession
 from ..engine.static import StaticFiles
 from ..handlers import spawn
+from ..protocol.parser import Parser, get_parser
 from ..protocol.reasons import Reason
 from .broadcast import BroadcastOperator
 from .connection import ServerConnection
@@ -56,7 +57,9 @@ class Server:
     ``max_pending_handlers`` (64 coroutine handlers running per connection before it stops
     reading from that client), ``connection_state_recovery`` (off; ``True`` or a
     :class:`ConnectionStateRecovery` lets dropped clients recover their id, rooms, data and
-    missed events; the default adapter is then the in-memory ``SessionAwareAdapter``).
+    missed events; the default adapter is then the in-memory ``SessionAwareAdapter``),
+    ``parser`` (``"json"``; ``"msgpack"`` speaks socket.io-msgpack-parser's format, which
+    every client must then use too).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class Server:
         max_buffered_bytes: int = 16 * 1024 * 1024,
         max_pending_handlers: int = 64,
         connection_state_recovery: bool | ConnectionStateRecovery = False,
+        parser: str | Parser = "json",
     ) -> None:
         self.engine = EngineServer(
             self._on_session,
@@ -98,6 +102,9 @@ class Server:
         )
         self.connect_timeout = connect_timeout
         self.serve_client = serve_client
+        #: the wire format: "json" (Socket.IO's default) or "msgpack"
+        #: (socket.io-msgpack-parser's), or any :class:`socketwire.protocol.parser.Parser`
+        self.parser: Parser = get_parser(parser)
         if connection_state_recovery is True:
             connection_state_recovery = ConnectionStateRecovery()
         #: the recovery settings (``None`` when off); adapters read it as

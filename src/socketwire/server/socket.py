@@ -12,16 +12,14 @@ from typing import TYPE_CHECKING, Any
 from ..adapters.base import BroadcastOptions, PersistedSession
 from ..exceptions import AckTimeout, Disconnected
 from ..handlers import AckSender, Handler, Listeners, ack_value, call_handler, spawn
-from ..protocol import jsoncodec
 from ..protocol.reasons import Reason
 from ..protocol.sio import (
     RESERVED_EVENTS,
     SioPacket,
     SioType,
     check_event_name,
-    encode_packet,
-    has_binary,
 )
+from .hooks import handler_mark, report_handler, timed_ack
 from .recovery import RECOVERABLE_REASONS
 
 if TYPE_CHECKING:
@@ -33,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Handshake", "Socket"]
 
-log = logging.getLogger("socketwire")
+log = logging.getLogger("socketwire.server")
 
 # enum members as module constants: identity checks on the per-packet path
 _EVENT = SioType.EVENT
@@ -213,26 +211,19 @@ class Socket(Listeners):
                 self.register_ack(ack_id, lambda answer: callback(*(answer or ())))
             else:
                 self.register_ack(ack_id, _timeout_callback(callback), timeout)
-        data = [event, *args]
-        if has_binary(args):
-            parts = encode_packet(SioPacket(SioType.EVENT, self.nsp.name, data, ack_id))
-            parts[0] = "4" + parts[0]  # type: ignore[operator]
-            self.conn.send_many(parts)
-            return
-        nsp = self.nsp.name
-        head = "42" if nsp == "/" else "42" + nsp + ","
-        if ack_id is not None:
-            head += str(ack_id)
-        self.conn.send(head + jsoncodec.dumps(data))
+        out = self.server.parser.event(self.nsp.name, [event, *args], ack_id)
+        if type(out) is list:
+            self.conn.send_many(out)
+        else:
+            self.conn.send(out)  # type: ignore[arg-type]
 
     def _send_event(self, data: list[Any]) -> None:
         """Send an EVENT without ack id carrying ``data`` (a replayed missed packet)."""
-        parts = encode_packet(SioPacket(SioType.EVENT, self.nsp.name, data))
-        parts[0] = "4" + parts[0]  # type: ignore[operator]
-        if len(parts) == 1:
-            self.conn.send(parts[0])
+        out = self.server.parser.event(self.nsp.name, data)
+        if type(out) is list:
+            self.conn.send_many(out)
         else:
-            self.conn.send_many(parts)
+            self.conn.send(out)  # type: ignore[arg-type]
 
     async def emit_with_ack(self, event: str, *args: Any, timeout: float | None = None) -> Any:
         """Emit and wait for the client's ack; returns its value (a tuple for several).
@@ -278,6 +269,8 @@ class Socket(Listeners):
         timer = None
         if timeout is not None:
             timer = asyncio.get_running_loop().call_later(timeout, self._ack_timed_out, ack_id)
+        if self.server.hooks.ack_received:
+            callback = timed_ack(self, callback)
         self._acks[ack_id] = _AckEntry(callback, timer)
 
     def _ack_timed_out(self, ack_id: int) -> None:
@@ -370,32 +363,30 @@ class Socket(Listeners):
         handlers = self._events.get(event if isinstance(event, str) else str(event))
         if not handlers:
             return
+        timed = self.server.hooks.handler_done
         for h in list(handlers) if len(handlers) > 1 else handlers:
             if h.once:
                 self._events.remove(event, h.fn)
+            mark = handler_mark() if timed else None
             if ack_id is None:
                 task = call_handler(h, args, None, None, event)
             else:
                 sender = AckSender(self._send_ack, ack_id)
                 task = call_handler(h, args, sender.from_result, sender, event)
                 ack_id = None  # only the first handler answers
+            if mark is not None:
+                report_handler(self, event, mark, task)
             if task is not None:
                 self.client.track(task)
 
     def _send_ack(self, ack_id: int, args: list[Any]) -> None:
         if not self.connected:
             return
-        if not has_binary(args):
-            nsp = self.nsp.name
-            head = "43" if nsp == "/" else "43" + nsp + ","
-            self.conn.send(head + str(ack_id) + jsoncodec.dumps(args))
-            return
-        parts = encode_packet(SioPacket(SioType.ACK, self.nsp.name, args, ack_id))
-        parts[0] = "4" + parts[0]  # type: ignore[operator]
-        if len(parts) == 1:
-            self.conn.send(parts[0])
+        out = self.server.parser.ack(self.nsp.name, ack_id, args)
+        if type(out) is list:
+            self.conn.send_many(out)
         else:
-            self.conn.send_many(parts)
+            self.conn.send(out)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ disconnect
 
@@ -406,7 +397,7 @@ class Socket(Listeners):
         if close:
             self.client.disconnect_all()
             return
-        self.conn.send("41" if self.nsp.name == "/" else "41" + self.nsp.name + ",")
+        self.conn.send(self.server.parser.disconnect(self.nsp.name))
         self._on_close(Reason.SERVER_DISCONNECT)
 
     def _on_close(self, reason: str) -> None:

@@ -299,10 +299,24 @@ function renderStats() {
   drawChart();
 }
 
+// Who a socket is, from its socket.data: the first name-like string field (the chat app sets
+// userName), else nothing.
+const NAME_KEYS = ["userName", "username", "name", "user", "displayName", "nickname", "login"];
+function userName(sock) {
+  const data = sock.data;
+  if (!data || typeof data !== "object") return "";
+  for (const key of NAME_KEYS) {
+    const value = data[key];
+    if (typeof value === "string" && value.trim()) return value.trim();
+    if (typeof value === "number") return String(value);
+  }
+  return "";
+}
+
 function matches(sock, q) {
   if (!q) return true;
   const hs = sock.handshake || {};
-  return sock.id.toLowerCase().includes(q) || (sock.nsp || "").toLowerCase().includes(q)
+  return sock.id.toLowerCase().includes(q) || userName(sock).toLowerCase().includes(q) || (sock.nsp || "").toLowerCase().includes(q)
     || String(hs.address || "").toLowerCase().includes(q)
     || (sock.transport || "").includes(q)
     || sock.rooms.some((r) => r.toLowerCase().includes(q));
@@ -320,6 +334,11 @@ function renderSockets() {
     const row = tpl.content.firstElementChild.cloneNode(true);
     row.dataset.nsp = sock.nsp;
     row.dataset.id = sock.id;
+    const who = userName(sock);
+    const user = $(".user", row);
+    user.textContent = who || "–";
+    user.title = who;
+    user.classList.toggle("none", !who);
     $(".id code", row).textContent = sock.id;
     $(".id .nsp", row).textContent = sock.nsp === "/" ? "" : sock.nsp;
     const tr = $(".transport", row);

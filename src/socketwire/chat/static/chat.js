@@ -18,6 +18,13 @@ const state = {
   current: "public",
   rooms: new Set(), // rooms joined, joined again after a reconnect
   welcomed: false,
+  // Messages go out only once the server knows who we are and which rooms we are in: typed
+  // while offline (or while the rooms are being joined again), they wait in `outbox`.
+  ready: false,
+  outbox: [],
+  inflight: new Set(), // sent, not yet answered
+  generation: 0, // bumped on every welcome, so a stale re-join never flushes the outbox
+  kicked: false, // disconnected by the server (e.g. the admin dashboard): no auto-reconnect
 };
 
 // ------------------------------------------------------------------ helpers
@@ -97,6 +104,7 @@ function renderConvItem(conv) {
     button.append(el("span", "conv-icon", "#"));
   }
   button.append(el("span", "conv-name", conv.name));
+  button.title = conv.name; // the whole name, when the row shows it cut short
   if (conv.kind === "dm" && conv.offline) button.append(el("span", "conv-meta", "offline"));
   if (conv.unread > 0) button.append(el("span", "badge", String(conv.unread)));
   button.classList.toggle("active", conv.key === state.current);
@@ -163,9 +171,10 @@ function renderHeader() {
   }
   $("conv-title").textContent = title;
   $("conv-subtitle").textContent = subtitle;
-  $("leave-button").hidden = conv.kind !== "room";
+  $("leave-button").hidden = conv.kind !== "room" || state.kicked;
+  if (state.kicked) placeholder = "Disconnected: join again to send";
   input.placeholder = placeholder;
-  input.disabled = conv.kind === "dm" && Boolean(conv.offline);
+  input.disabled = state.kicked || (conv.kind === "dm" && Boolean(conv.offline));
   $("send-button").disabled = input.disabled;
 }
 
@@ -273,7 +282,9 @@ function renderUsers() {
     button.title = mine ? "You" : `Message ${name} privately`;
     const face = avatar(name, "avatar-small");
     face.append(el("span", "presence"));
-    button.append(face, el("span", "user-name", name));
+    const label = el("span", "user-name", name);
+    label.title = name;
+    button.append(face, label);
     if (mine) button.append(el("span", "you", "you"));
     else button.addEventListener("click", () => openPrivate(id));
     li.append(button);
@@ -332,9 +343,31 @@ function connect(userName) {
   state.socket.connect();
 }
 
+function showKicked(kicked) {
+  state.kicked = kicked;
+  $("kicked").hidden = !kicked;
+  $("app").classList.toggle("kicked", kicked);
+  renderHeader();
+}
+
 function listen(socket) {
   socket.on("connect", () => setStatus("online", "online"));
-  socket.on("disconnect", () => setStatus("offline", "reconnecting…"));
+  socket.on("disconnect", (reason) => {
+    state.ready = false;
+    // what was sent and not answered may or may not have arrived: say so rather than wait
+    for (const item of state.inflight) settle(item.message, { ok: false, error: "connection lost" });
+    state.inflight.clear();
+    if (reason === "io server disconnect") {
+      // the server ended this session (the admin dashboard's Disconnect, say): socket.io
+      // does not reconnect by itself then, so offer the way back in
+      setStatus("offline", "disconnected");
+      addNotice(conversation("public", "public", "Everyone"),
+                "You were disconnected by the server.", "leave");
+      showKicked(true);
+      return;
+    }
+    setStatus("offline", "reconnecting…");
+  });
   socket.on("connect_error", (err) => {
     if (!state.welcomed || !socket.active) {
       showLoginError(err && err.message === "invalid username"
@@ -357,14 +390,24 @@ function listen(socket) {
     $("login").hidden = true;
     $("app").hidden = false;
     const pub = conversation("public", "public", "Everyone");
+    const generation = ++state.generation;
     if (first) {
       select("public");
       addNotice(pub, `Welcome, ${userName}! You are in the public channel.`, "welcome");
     } else {
-      addNotice(pub, "Reconnected.");
-      for (const room of state.rooms) joinRoom(room, false);
+      const back = state.kicked ? "You joined again." : "Reconnected.";
+      addNotice(pub, back);
+      const here = state.convs.get(state.current);
+      if (here && here !== pub) addNotice(here, back);
     }
+    showKicked(false);
     renderUsers();
+    // the rooms first, then what was typed meanwhile (a room message needs its room)
+    Promise.all([...state.rooms].map((room) => joinRoom(room, false))).then(() => {
+      if (generation !== state.generation || !socket.connected) return;
+      state.ready = true;
+      flushOutbox();
+    });
   });
 
   socket.on("new-user-joined", ({ id, userName }) => {
@@ -426,16 +469,41 @@ function listen(socket) {
 function send(text) {
   const conv = state.convs.get(state.current);
   const socket = state.socket;
-  if (!conv || !socket || !state.me) return;
-  const message = addMessage(conv, state.me, text, Date.now(), true);
-  const done = (res) => settle(message, res);
+  if (!conv || !socket || !state.me || state.kicked) return;
+  const item = { conv, text, message: addMessage(conv, state.me, text, Date.now(), true) };
+  if (state.ready && socket.connected) dispatch(item);
+  else state.outbox.push(item);
+}
+
+function dispatch({ conv, text, message }) {
+  const socket = state.socket;
+  const item = { message };
+  state.inflight.add(item);
+  const done = (res) => {
+    if (!state.inflight.delete(item)) return; // already given up on (connection lost)
+    settle(message, res);
+  };
   if (conv.kind === "public") socket.emit("new-message", text, done);
   else if (conv.kind === "room") socket.emit("room-message", { room: conv.name, text }, done);
   else socket.emit("send-private-msg", { to: conv.peerId, text }, done);
 }
 
+function flushOutbox() {
+  const waiting = state.outbox;
+  state.outbox = [];
+  for (const item of waiting) dispatch(item);
+}
+
+function rejoin() {
+  if (!state.socket || !state.kicked) return;
+  $("kicked").hidden = true;
+  setStatus("connecting", "connecting…");
+  state.socket.connect();
+}
+
 function joinRoom(room, show) {
-  state.socket.emit("join-room", room, (res) => {
+  return new Promise((resolve) => state.socket.emit("join-room", room, (res) => {
+    resolve();
     if (!res || !res.ok) {
       if (show) {
         const error = $("room-error");
@@ -455,7 +523,7 @@ function joinRoom(room, show) {
     } else if (conv.key === state.current) {
       renderHeader();
     }
-  });
+  }));
 }
 
 function leaveRoom(conv) {
@@ -509,6 +577,7 @@ function init() {
     if (conv && conv.kind === "room") leaveRoom(conv);
   });
 
+  $("rejoin-button").addEventListener("click", rejoin);
   $("menu-button").addEventListener("click", openSidebar);
   $("backdrop").addEventListener("click", closeSidebar);
   document.addEventListener("keydown", (event) => {

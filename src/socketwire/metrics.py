@@ -1,0 +1,437 @@
+"""Metrics for the people running a server: a Prometheus endpoint and OpenTelemetry instruments.
+
+::
+
+    from socketwire.metrics import Metrics
+    metrics = Metrics(io)          # counts from now on (server and engine hooks)
+    metrics.serve(9464)            # http://127.0.0.1:9464/metrics for Prometheus
+
+From the shell: ``socketwire serve app:io --metrics 9464``, ``socketwire chat --metrics 9464``.
+
+Everything is counted by listeners on ``io.hooks`` and ``io.engine.hooks`` into plain integers
+and fixed-bucket histograms; the Prometheus collector and the OpenTelemetry observable
+instruments read them when scraped, so a server without a ``Metrics`` pays nothing and one with
+it pays a few additions per packet. Gauges (clients, sockets, rooms) are computed at scrape
+time. The figures are written up in ``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import importlib.util
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .engine.session import SessionState
+
+if TYPE_CHECKING:
+    from .adapters.base import BroadcastOptions
+    from .engine.session import EngineSession
+    from .server.namespace import Namespace
+    from .server.server import Server
+    from .server.socket import Socket
+
+__all__ = ["Histogram", "Metrics"]
+
+PREFIX = "socketwire"
+SECONDS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+                   2.5, 5.0, 10.0)
+FANOUT_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+MAX_EVENTS = 500  # distinct event labels kept; later ones are counted as "(other)"
+
+# Engine.IO packet types, and Socket.IO ones inside MESSAGE packets ("4" + digit)
+_TYPE_NAMES = {
+    "0": "open", "1": "close", "2": "ping", "3": "pong", "4": "message", "5": "upgrade",
+    "6": "noop", "40": "connect", "41": "disconnect", "42": "event", "43": "ack",
+    "44": "connect_error", "45": "binary_event", "46": "binary_ack", "b": "attachment",
+}
+
+
+def _kind(packet: str | bytes) -> str:
+    """The key of an encoded Engine.IO packet: its type, with the Socket.IO type inside
+    MESSAGE packets; ``"b"`` for a binary message (an attachment)."""
+    if type(packet) is not str:
+        return "b"
+    if packet[:1] == "4":
+        return packet[:2]
+    return packet[:1]
+
+
+def _size(packet: str | bytes) -> int:
+    if type(packet) is str and not packet.isascii():
+        return len(packet.encode())
+    return len(packet)
+
+
+class Histogram:
+    """A fixed-bucket histogram kept as plain numbers (``observe`` is one bisect)."""
+
+    __slots__ = ("bounds", "count", "counts", "sum")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(bounds)
+        self.counts = [0] * (len(self.bounds) + 1)  # the last one: above every bound
+        self.count = 0
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        """Count one value."""
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.count += 1
+        self.sum += value
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """``(upper bound, values at or under it)`` pairs, ending with ``"+Inf"``."""
+        out = []
+        total = 0
+        for bound, n in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            total += n
+            out.append(("+Inf" if bound == float("inf") else repr(float(bound)), total))
+        return out
+
+
+class Metrics:
+    """Counts what ``io`` does, for Prometheus (``prometheus-client``) and OpenTelemetry.
+
+    ``registry``: the Prometheus ``CollectorRegistry`` to register with (default: the
+    process-wide ``prometheus_client.REGISTRY``; ``False``: none). ``opentelemetry``: create
+    observable instruments through OpenTelemetry's metrics API (``None``, the default: when
+    ``opentelemetry-api`` is installed); ``meter_provider`` picks the provider (default: the
+    global one).
+    """
+
+    def __init__(self, io: Server, *, registry: Any = None, opentelemetry: bool | None = None,
+                 meter_provider: Any = None) -> None:
+        self.io = io
+        self.packets_in: dict[str, int] = {}
+        self.bytes_in: dict[str, int] = {}
+        self.packets_out: dict[str, int] = {}
+        self.bytes_out: dict[str, int] = {}
+        self.broadcasts: dict[str, int] = {}
+        self.fanout = Histogram(FANOUT_BUCKETS)
+        self.ack_round_trip = Histogram(SECONDS_BUCKETS)
+        self.handler_duration: dict[str, Histogram] = {}
+        self.handler_errors: dict[str, int] = {}
+        self.disconnects: dict[str, int] = {}
+        self.connections_opened = 0
+        self.connections_closed: dict[str, int] = {}
+        self.slow_consumer_closes = 0
+        self.upgrades = {"success": 0, "failed": 0}
+        self._last_out: Any = None
+        self._last_summary: list[tuple[str, int]] = []
+        self._hooks: list[tuple[list[Any], Any]] = []
+        self._registry: Any = None
+        self._collector: Any = None
+        self._http: Any = None
+        self._otel: list[Any] = []
+        self._otel_histograms: tuple[Any, Any, Any] | None = None
+
+        hooks, engine = io.hooks, io.engine.hooks
+        self._hook(engine.packet_in, self._on_packet_in)
+        self._hook(engine.packet_out, self._on_packets_out)
+        self._hook(engine.connection, self._on_open)
+        self._hook(engine.close, self._on_close)
+        self._hook(engine.upgrade, self._on_upgrade)
+        self._hook(engine.upgrade_failed, self._on_upgrade_failed)
+        self._hook(engine.overflow, self._on_overflow)
+        self._hook(hooks.disconnect, self._on_disconnect)
+        self._hook(hooks.broadcast, self._on_broadcast)
+        self._hook(hooks.handler_done, self._on_handler_done)
+        self._hook(hooks.ack_received, self._on_ack)
+
+        if registry is not False:
+            self._register_prometheus(registry)
+        if opentelemetry or (opentelemetry is None and _installed("opentelemetry.metrics")):
+            self._register_opentelemetry(meter_provider)
+
+    # ------------------------------------------------------------------ hooks
+
+    def _hook(self, hooks: list[Any], fn: Any) -> None:
+        hooks.append(fn)
+        self._hooks.append((hooks, fn))
+
+    def _on_packet_in(self, session: EngineSession, data: str | bytes) -> None:
+        kind = "4" + data[0] if type(data) is str and data else "b"
+        self.packets_in[kind] = self.packets_in.get(kind, 0) + 1
+        self.bytes_in[kind] = self.bytes_in.get(kind, 0) + _size(data) + (kind != "b")
+
+    def _on_packets_out(self, session: EngineSession, packets: Sequence[str | bytes]) -> None:
+        if packets is self._last_out:  # the same broadcast, to its next recipient
+            summary = self._last_summary
+        else:
+            summary = [(_kind(p), _size(p)) for p in packets]
+            self._last_out, self._last_summary = packets, summary
+        counts, sizes = self.packets_out, self.bytes_out
+        for kind, size in summary:
+            counts[kind] = counts.get(kind, 0) + 1
+            sizes[kind] = sizes.get(kind, 0) + size
+
+    def _on_open(self, session: EngineSession) -> None:
+        self.connections_opened += 1
+
+    def _on_close(self, session: EngineSession, reason: str) -> None:
+        self.connections_closed[reason] = self.connections_closed.get(reason, 0) + 1
+
+    def _on_upgrade(self, session: EngineSession) -> None:
+        self.upgrades["success"] += 1
+
+    def _on_upgrade_failed(self, session: EngineSession) -> None:
+        self.upgrades["failed"] += 1
+
+    def _on_overflow(self, session: EngineSession) -> None:
+        self.slow_consumer_closes += 1
+
+    def _on_disconnect(self, socket: Socket, reason: str) -> None:
+        self.disconnects[reason] = self.disconnects.get(reason, 0) + 1
+
+    def _on_broadcast(self, nsp: Namespace, opts: BroadcastOptions) -> None:
+        self.broadcasts[nsp.name] = self.broadcasts.get(nsp.name, 0) + 1
+        recipients = len(nsp.adapter.local_sids(opts))
+        self.fanout.observe(recipients)
+        if self._otel_histograms is not None:
+            self._otel_histograms[2].record(recipients)
+
+    def _on_handler_done(self, socket: Socket, event: str, seconds: float, ok: bool) -> None:
+        histogram = self.handler_duration.get(event)
+        if histogram is None:
+            if len(self.handler_duration) >= MAX_EVENTS:
+                event = "(other)"
+                histogram = self.handler_duration.get(event)
+            if histogram is None:
+                histogram = self.handler_duration[event] = Histogram(SECONDS_BUCKETS)
+        histogram.observe(seconds)
+        if not ok:
+            self.handler_errors[event] = self.handler_errors.get(event, 0) + 1
+        if self._otel_histograms is not None:
+            self._otel_histograms[1].record(seconds, {"event": event})
+
+    def _on_ack(self, socket: Socket, seconds: float) -> None:
+        self.ack_round_trip.observe(seconds)
+        if self._otel_histograms is not None:
+            self._otel_histograms[0].record(seconds)
+
+    # ---------------------------------------------------------- scrape time
+
+    def clients_by_transport(self) -> dict[str, int]:
+        """Open Engine.IO connections by transport (``polling``, ``websocket``)."""
+        out = {"polling": 0, "websocket": 0}
+        for session in list(self.io.engine.sessions.values()):
+            if session.state is SessionState.OPEN:
+                out[session.transport] = out.get(session.transport, 0) + 1
+        return out
+
+    def sockets_by_namespace(self) -> dict[str, int]:
+        """Connected sockets per namespace."""
+        return {nsp.name: len(nsp.sockets) for nsp in list(self.io.namespaces.values())}
+
+    def rooms_by_namespace(self) -> dict[str, int]:
+        """Rooms per namespace, not counting each socket's own room (its id)."""
+        out = {}
+        for nsp in list(self.io.namespaces.values()):
+            sockets = nsp.sockets
+            out[nsp.name] = sum(1 for room in list(nsp.adapter.rooms) if room not in sockets)
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every figure as plain data (what the exporters publish), for tests and logs."""
+        def named(counts: dict[str, int]) -> dict[str, int]:
+            return {_TYPE_NAMES.get(k, k): v for k, v in dict(counts).items()}
+
+        return {
+            "clients": self.clients_by_transport(),
+            "sockets": self.sockets_by_namespace(),
+            "rooms": self.rooms_by_namespace(),
+            "packets_in": named(self.packets_in),
+            "bytes_in": named(self.bytes_in),
+            "packets_out": named(self.packets_out),
+            "bytes_out": named(self.bytes_out),
+            "broadcasts": dict(self.broadcasts),
+            "broadcast_recipients": {"count": self.fanout.count, "sum": self.fanout.sum},
+            "ack_round_trips": self.ack_round_trip.count,
+            "handler_calls": {e: h.count for e, h in dict(self.handler_duration).items()},
+            "handler_errors": dict(self.handler_errors),
+            "disconnects": dict(self.disconnects),
+            "connections_opened": self.connections_opened,
+            "connections_closed": dict(self.connections_closed),
+            "slow_consumer_closes": self.slow_consumer_closes,
+            "upgrades": dict(self.upgrades),
+        }
+
+    # ------------------------------------------------------------ Prometheus
+
+    def _register_prometheus(self, registry: Any) -> None:
+        if registry is None:
+            if not _installed("prometheus_client"):
+                return  # nothing to register with; serve() says what to install
+            from prometheus_client import REGISTRY
+            registry = REGISTRY
+        self._collector = _PrometheusCollector(self)
+        registry.register(self._collector)
+        self._registry = registry
+
+    def serve(self, port: int, host: str = "127.0.0.1") -> int:
+        """Serve the Prometheus text format at ``http://HOST:PORT/metrics`` (a thread of
+        ``prometheus-client``); returns the port (useful with ``port=0``)."""
+        if not _installed("prometheus_client"):
+            raise RuntimeError('the Prometheus endpoint needs prometheus-client: '
+                               'pip install "socketwire[metrics]"')
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        if self._registry is None:
+            self._register_prometheus(CollectorRegistry())
+        server, _thread = start_http_server(port, addr=host, registry=self._registry)
+        self._http = server
+        return int(server.server_address[1])
+
+    # --------------------------------------------------------- OpenTelemetry
+
+    def _register_opentelemetry(self, meter_provider: Any) -> None:
+        from opentelemetry import metrics as otel
+
+        meter = (meter_provider or otel.get_meter_provider()).get_meter("socketwire")
+
+        def observe(read: Callable[[], Iterable[tuple[float, dict[str, str]]]]
+                    ) -> Callable[[Any], Iterator[Any]]:
+            def callback(options: Any) -> Iterator[Any]:
+                for value, attributes in read():
+                    yield otel.Observation(value, attributes)
+            return callback
+
+        def by(label: str, read: Callable[[], dict[str, int]], named: bool = False
+               ) -> Callable[[Any], Iterator[Any]]:
+            def pairs() -> Iterator[tuple[float, dict[str, str]]]:
+                for key, value in dict(read()).items():
+                    yield value, {label: _TYPE_NAMES.get(key, key) if named else key}
+            return observe(pairs)
+
+        def one(read: Callable[[], float]) -> Callable[[Any], Iterator[Any]]:
+            return observe(lambda: [(read(), {})])
+
+        gauge, counter = meter.create_observable_up_down_counter, meter.create_observable_counter
+        self._otel = [
+            gauge("socketwire.clients", [by("transport", self.clients_by_transport)],
+                  description="open connections by transport"),
+            gauge("socketwire.sockets", [by("namespace", self.sockets_by_namespace)],
+                  description="connected sockets by namespace"),
+            gauge("socketwire.rooms", [by("namespace", self.rooms_by_namespace)],
+                  description="rooms by namespace"),
+            counter("socketwire.packets.received", [by("type", lambda: self.packets_in, True)]),
+            counter("socketwire.packets.sent", [by("type", lambda: self.packets_out, True)]),
+            counter("socketwire.bytes.received", [by("type", lambda: self.bytes_in, True)],
+                    unit="By"),
+            counter("socketwire.bytes.sent", [by("type", lambda: self.bytes_out, True)],
+                    unit="By"),
+            counter("socketwire.broadcasts", [by("namespace", lambda: self.broadcasts)]),
+            counter("socketwire.handler.errors", [by("event", lambda: self.handler_errors)]),
+            counter("socketwire.disconnects", [by("reason", lambda: self.disconnects)]),
+            counter("socketwire.connections.opened", [one(lambda: self.connections_opened)]),
+            counter("socketwire.slow_consumer.closes",
+                    [one(lambda: self.slow_consumer_closes)]),
+            counter("socketwire.upgrades", [by("outcome", lambda: self.upgrades)]),
+        ]
+        self._otel_histograms = (
+            meter.create_histogram("socketwire.ack.round_trip", unit="s",
+                                   description="emit-with-ack round trips"),
+            meter.create_histogram("socketwire.handler.duration", unit="s",
+                                   description="event handler durations"),
+            meter.create_histogram("socketwire.broadcast.recipients",
+                                   description="local recipients per broadcast"),
+        )
+
+    # ----------------------------------------------------------------- close
+
+    def close(self) -> None:
+        """Stop counting: remove the hooks, unregister, stop the endpoint."""
+        for hooks, fn in self._hooks:
+            if fn in hooks:
+                hooks.remove(fn)
+        self._hooks = []
+        if self._registry is not None and self._collector is not None:
+            self._registry.unregister(self._collector)
+            self._registry = self._collector = None
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None
+        self._otel_histograms = None
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+class _PrometheusCollector:
+    """Builds the Prometheus metric families from a :class:`Metrics` at scrape time."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def describe(self) -> list[Any]:
+        return []  # no collect() at registration time
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
+
+        m = self.metrics
+
+        def family(kind: Any, name: str, doc: str, label: str | None,
+                   values: dict[str, int] | int, named: bool = False) -> Any:
+            f = kind(f"{PREFIX}_{name}", doc, labels=[label] if label else None)
+            if isinstance(values, int):
+                f.add_metric([], values)
+                return f
+            for key, value in dict(values).items():
+                f.add_metric([_TYPE_NAMES.get(key, key) if named else key], value)
+            return f
+
+        def histogram(name: str, doc: str, h: Histogram, label: str | None = None,
+                      value: str | None = None) -> Any:
+            f = HistogramMetricFamily(f"{PREFIX}_{name}", doc,
+                                      labels=[label] if label else None)
+            f.add_metric([value] if value is not None else [], h.cumulative(), h.sum)
+            return f
+
+        G, C = GaugeMetricFamily, CounterMetricFamily
+        yield family(G, "connected_clients", "Open connections by transport.", "transport",
+                     m.clients_by_transport())
+        yield family(G, "sockets", "Connected sockets by namespace.", "namespace",
+                     m.sockets_by_namespace())
+        yield family(G, "rooms", "Rooms by namespace (not counting each socket's own).",
+                     "namespace", m.rooms_by_namespace())
+        yield family(C, "packets_received", "Packets received by type (Engine.IO MESSAGE "
+                     "packets by their Socket.IO type).", "type", m.packets_in, True)
+        yield family(C, "packets_sent", "Packets sent by type (pings included).", "type",
+                     m.packets_out, True)
+        yield family(C, "received_bytes", "Bytes received in packets, by type.", "type",
+                     m.bytes_in, True)
+        yield family(C, "sent_bytes", "Bytes sent in packets, by type.", "type",
+                     m.bytes_out, True)
+        yield family(C, "broadcasts", "Broadcasts by namespace.", "namespace", m.broadcasts)
+        yield histogram("broadcast_recipients", "Local recipients of each broadcast.",
+                        m.fanout)
+        yield histogram("ack_round_trip_seconds", "Time from an emit with ack to its answer.",
+                        m.ack_round_trip)
+        duration = HistogramMetricFamily(f"{PREFIX}_handler_duration_seconds",
+                                         "Event handler durations, by event.", labels=["event"])
+        for event, h in dict(m.handler_duration).items():
+            duration.add_metric([event], h.cumulative(), h.sum)
+        yield duration
+        yield family(C, "handler_errors", "Handlers that raised or returned what could not be "
+                     "sent, by event.", "event", m.handler_errors)
+        yield family(C, "disconnects", "Socket disconnections by reason.", "reason",
+                     m.disconnects)
+        yield family(C, "connections_opened", "Engine.IO connections opened.", None,
+                     m.connections_opened)
+        yield family(C, "connections_closed", "Engine.IO connections closed, by reason.",
+                     "reason", m.connections_closed)
+        yield family(C, "slow_consumer_closes", "Connections closed because their unsent data "
+                     "passed max_buffered_bytes.", None, m.slow_consumer_closes)
+        yield family(C, "upgrades", "Upgrades from polling to WebSocket, by outcome.",
+                     "outcome", m.upgrades)

@@ -1,0 +1,272 @@
+"""socketwire.metrics: the Prometheus endpoint scraped during a chat session run by the
+``socketwire chat --metrics PORT`` command, figures checked against what the test did; then
+handler errors, ack round trips, slow consumers and failed upgrades on a server of the test's
+own, and the same figures through OpenTelemetry's SDK."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+import socketio
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+from websockets.asyncio.client import connect as ws_connect
+
+import socketwire
+from servers import free_port, running
+from socketwire.metrics import Metrics
+
+WAIT = 20.0
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def parse(text: str) -> Samples:
+    """Prometheus text format as {(sample name, sorted labels): value}."""
+    out: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@contextmanager
+def chat_command(port: int, metrics_port: int) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "socketwire.cli", "chat", "--port", str(port),
+         "--metrics", str(metrics_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        assert "listening on http://" in line, line
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+async def test_prometheus_endpoint_during_a_chat_session() -> None:
+    port, metrics_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    with chat_command(port, metrics_port) as proc:
+        clients: dict[str, socketio.AsyncClient] = {}
+        for name, transports in (("ada", ["websocket"]), ("bob", ["polling"]),
+                                 ("cy", ["polling", "websocket"])):
+            client = socketio.AsyncClient(reconnection=False)
+            await client.connect(url, auth={"username": name}, transports=transports,
+                                 wait_timeout=int(WAIT))
+            clients[name] = client
+        ada, bob, cy = clients["ada"], clients["bob"], clients["cy"]
+        # cy's upgrade: wait until the client uses its WebSocket
+        async with asyncio.timeout(WAIT):
+            while cy.transport() != "websocket":
+                await asyncio.sleep(0.02)
+        assert (await ada.call("join-room", "python", timeout=WAIT))["ok"]
+        assert (await bob.call("join-room", "python", timeout=WAIT))["ok"]
+        texts = [f"hello {i}" for i in range(5)]
+        for text in texts:
+            assert (await ada.call("new-message", text, timeout=WAIT))["ok"]
+        for i in range(2):
+            answer = await bob.call("room-message", {"room": "python", "text": f"room {i}"},
+                                    timeout=WAIT)
+            assert answer["ok"]
+
+        async with httpx.AsyncClient(timeout=WAIT) as http:
+            scraped = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert scraped.status_code == 200
+        s = parse(scraped.text)
+        assert value(s, "socketwire_connected_clients", transport="websocket") == 2
+        assert value(s, "socketwire_connected_clients", transport="polling") == 1
+        assert value(s, "socketwire_sockets", namespace="/") == 3
+        assert value(s, "socketwire_rooms", namespace="/") == 1
+        assert value(s, "socketwire_upgrades_total", outcome="success") == 1
+        assert value(s, "socketwire_upgrades_total", outcome="failed") == 0
+        # broadcasts: 3 "new-user-joined" (to 0, 1 and 2 others), 2 "user-joined-room" (to 0
+        # and 1), 5 "new-message" (to 2 each), 2 "room-message" (to 1 each)
+        assert value(s, "socketwire_broadcasts_total", namespace="/") == 12
+        assert value(s, "socketwire_broadcast_recipients_count") == 12
+        assert value(s, "socketwire_broadcast_recipients_sum") == 3 + 1 + 10 + 2
+        # 0, 0, 1, 1, 1, 1 recipients: six broadcasts to at most one
+        assert value(s, "socketwire_broadcast_recipients_bucket", le="1.0") == 6
+        # what the clients sent: 3 CONNECTs, 9 events; what they got: 9 acks, and events:
+        # 3 welcomes + 3 joined notices + 1 joined-room + 10 messages + 2 room messages
+        assert value(s, "socketwire_packets_received_total", type="connect") == 3
+        assert value(s, "socketwire_packets_received_total", type="event") == 9
+        assert value(s, "socketwire_packets_sent_total", type="connect") == 3
+        assert value(s, "socketwire_packets_sent_total", type="ack") == 9
+        assert value(s, "socketwire_packets_sent_total", type="event") == 19
+        sent_text = sum(len(json.dumps(t)) for t in texts)
+        assert value(s, "socketwire_received_bytes_total", type="event") > sent_text
+        assert value(s, "socketwire_sent_bytes_total", type="event") > 2 * sent_text
+        for event, calls in (("new-message", 5), ("join-room", 2), ("room-message", 2)):
+            assert value(s, "socketwire_handler_duration_seconds_count", event=event) == calls
+            assert value(s, "socketwire_handler_duration_seconds_bucket", event=event,
+                         le="+Inf") == calls
+            assert value(s, "socketwire_handler_errors_total", event=event) == 0
+        assert value(s, "socketwire_connections_opened_total") == 3
+        assert value(s, "socketwire_slow_consumer_closes_total") == 0
+
+        await bob.disconnect()
+        async with asyncio.timeout(WAIT):
+            while True:
+                async with httpx.AsyncClient(timeout=WAIT) as http:
+                    s = parse((await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text)
+                if value(s, "socketwire_sockets", namespace="/") == 2:
+                    break
+                await asyncio.sleep(0.05)
+        assert value(s, "socketwire_disconnects_total", reason="client namespace disconnect") == 1
+        assert value(s, "socketwire_connected_clients", transport="polling") == 0
+        assert value(s, "socketwire_broadcasts_total", namespace="/") == 13  # user-disconnected
+        for client in (ada, cy):
+            await client.disconnect()
+        assert proc.poll() is None
+
+
+def build_server(**options: Any) -> socketwire.Server:
+    io = socketwire.Server(**options)
+
+    @io.on("connection")
+    def connection(socket: socketwire.Socket) -> None:
+        @socket.on("broken")
+        def broken() -> None:
+            raise ValueError("broken on purpose")
+
+        @socket.on("unencodable")
+        async def unencodable() -> object:
+            return object()
+
+        @socket.on("fine")
+        def fine(x: Any) -> Any:
+            return x
+
+        @socket.on("ask-me")
+        async def ask_me() -> Any:
+            return await socket.emit_with_ack("question", "?", timeout=WAIT)
+
+    return io
+
+
+async def test_handler_errors_acks_slow_consumers_and_failed_upgrades(
+        hosting: str, caplog: pytest.LogCaptureFixture) -> None:
+    io = build_server(max_buffered_bytes=50_000)
+    registry = CollectorRegistry()
+    metrics = Metrics(io, registry=registry, opentelemetry=False)
+    try:
+        async with running(io, hosting) as url:
+            client = socketio.AsyncClient(reconnection=False)
+            client.on("question", lambda q: "answer")
+            await client.connect(url, transports=["websocket"])
+            for event in ("broken", "unencodable", "broken"):
+                await client.emit(event, callback=lambda *answer: None)  # asks for an ack
+            assert await client.call("fine", 1, timeout=WAIT) == 1
+            assert await client.call("ask-me", timeout=WAIT) == "answer"
+            assert await client.call("ask-me", timeout=WAIT) == "answer"
+
+            # a polling client that never polls: its unsent data passes max_buffered_bytes
+            async with httpx.AsyncClient(base_url=url, timeout=WAIT) as http:
+                opened = await http.get("/socket.io/", params={"EIO": "4",
+                                                               "transport": "polling"})
+                sid = json.loads(opened.text[1:])["sid"]
+                await http.post("/socket.io/", params={"EIO": "4", "transport": "polling",
+                                                       "sid": sid}, content="40")
+                async with asyncio.timeout(WAIT):
+                    while len(io.of("/").sockets) < 2:
+                        await asyncio.sleep(0.01)
+                slow = next(s for s in io.of("/").sockets.values() if s.conn.sid == sid)
+                for _ in range(3):
+                    slow.emit("big", "x" * 30_000)
+                # an upgrade that fails: the WebSocket sends something other than the probe
+                opened = await http.get("/socket.io/", params={"EIO": "4",
+                                                               "transport": "polling"})
+                sid2 = json.loads(opened.text[1:])["sid"]
+                ws_url = (url.replace("http://", "ws://")
+                          + f"/socket.io/?EIO=4&transport=websocket&sid={sid2}")
+                async with ws_connect(ws_url, open_timeout=WAIT) as ws:
+                    await ws.send("not a probe")
+                    async with asyncio.timeout(WAIT):
+                        while metrics.upgrades["failed"] == 0:
+                            await asyncio.sleep(0.01)
+            await client.disconnect()
+        s = parse(_exposition(registry))
+        assert value(s, "socketwire_handler_errors_total", event="broken") == 2
+        assert value(s, "socketwire_handler_errors_total", event="unencodable") == 1
+        assert value(s, "socketwire_handler_errors_total", event="fine") == 0
+        assert value(s, "socketwire_handler_duration_seconds_count", event="broken") == 2
+        assert value(s, "socketwire_handler_duration_seconds_count", event="ask-me") == 2
+        assert value(s, "socketwire_ack_round_trip_seconds_count") == 2
+        assert value(s, "socketwire_ack_round_trip_seconds_sum") > 0
+        assert value(s, "socketwire_slow_consumer_closes_total") == 1
+        assert value(s, "socketwire_upgrades_total", outcome="failed") == 1
+        assert value(s, "socketwire_upgrades_total", outcome="success") == 0
+        assert value(s, "socketwire_connections_closed_total", reason="transport error") == 1
+    finally:
+        metrics.close()
+    # closed: nothing counted any more, nothing registered
+    assert not any(metrics._on_packet_in in h for h in (io.engine.hooks.packet_in,))
+    assert "socketwire_sockets" not in _exposition(registry)
+
+
+def _exposition(registry: CollectorRegistry) -> str:
+    from prometheus_client import generate_latest
+
+    return generate_latest(registry).decode()
+
+
+async def test_opentelemetry_instruments() -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    io = build_server()
+    metrics = Metrics(io, registry=False, meter_provider=provider)
+    try:
+        async with running(io) as url:
+            client = socketio.AsyncClient(reconnection=False)
+            await client.connect(url, transports=["polling"])
+            assert await client.call("fine", "x", timeout=WAIT) == "x"
+            await client.emit("broken")
+            assert await client.call("fine", "y", timeout=WAIT) == "y"
+            io.emit("news", 1)
+            found: dict[str, list[Any]] = {}
+            data = reader.get_metrics_data()
+            assert data is not None
+            for resource in data.resource_metrics:
+                for scope in resource.scope_metrics:
+                    for metric in scope.metrics:
+                        found[metric.name] = list(metric.data.data_points)
+            await client.disconnect()
+
+        def point(name: str, **attributes: str) -> Any:
+            for p in found[name]:
+                if dict(p.attributes) == attributes:
+                    return p
+            raise AssertionError((name, attributes, found.get(name)))
+
+        assert point("socketwire.clients", transport="polling").value == 1
+        assert point("socketwire.sockets", namespace="/").value == 1
+        assert point("socketwire.packets.received", type="event").value == 3
+        assert point("socketwire.packets.sent", type="ack").value == 2
+        assert point("socketwire.handler.errors", event="broken").value == 1
+        assert point("socketwire.broadcasts", namespace="/").value == 1
+        assert point("socketwire.handler.duration", event="fine").count == 2
+        assert point("socketwire.broadcast.recipients").sum == 1
+    finally:
+        metrics.close()
+        provider.shutdown()
