@@ -1,6 +1,6 @@
 """A Socket.IO server for the --workers tests: clients drive the cluster operations by events.
 
-    python tests/workers/cluster_app.py --port P --workers N [--redis URL]
+    python tests/workers/cluster_app.py --port P --workers N [--redis URL] [--admin]
 
 Every handler answers with this worker's slot so the tests can tell where things happen. The
 disconnect reasons are printed ("disconnect <sid> <reason>") for the shutdown test.
@@ -123,6 +123,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--redis", default=None, help="use the Redis adapter at this URL")
+    parser.add_argument("--admin", action="store_true",
+                        help="instrument for the admin UI (no auth, stats every 0.5 s)")
     add_workers_argument(parser)
     args = parser.parse_args()
     adapter = None
@@ -131,6 +133,10 @@ def main() -> None:
 
         adapter = create_adapter(args.redis)
     io = make_server(adapter)
+    if args.admin:
+        from socketwire.admin import instrument
+
+        instrument(io, auth=False, stats_interval=0.5)
     socketwire.run(io, args.host, args.port, workers=args.workers)
 
 

@@ -201,3 +201,49 @@ async def test_server_side_emit_across_workers(server: WorkersServer,
     for slot in range(server.count):
         answers = await on(clients, slot)[0].ask("server-side-ack")
         assert answers == [s for s in range(server.count) if s != slot]
+
+
+async def test_admin_ui_sees_every_worker() -> None:
+    """A dashboard (python-socketio on /admin) connected to one worker gets server_stats from
+    every worker (serverId host#pid, as Node's admin UI in a cluster) and the sockets of all."""
+    import socketio
+
+    server = WorkersServer.start([PYTHON, APP, "--admin"], 2)
+    users: list[Client] = []
+    dashboard = socketio.AsyncClient(reconnection=False)
+    stats: list[dict[str, Any]] = []
+    all_sockets: list[list[dict[str, Any]]] = []
+    dashboard.on("server_stats", lambda s: stats.append(s), namespace="/admin")
+    dashboard.on("all_sockets", lambda s: all_sockets.append(s), namespace="/admin")
+    try:
+        per_slot: collections.Counter[int] = collections.Counter()
+        while len(per_slot) < 2:
+            c = Client(AsyncClient(reconnection=False))
+            await c.io.connect(server.url, transports=["websocket"])
+            info = await c.ask("whoami")
+            c.slot, c.id = info["slot"], info["id"]
+            per_slot[c.slot] += 1
+            users.append(c)
+        await dashboard.connect(server.url, namespaces=["/admin"], transports=["websocket"])
+        pids = set(server.workers())
+        async with asyncio.timeout(10):
+            while {s["pid"] for s in stats} != pids or not all_sockets:
+                await asyncio.sleep(0.1)
+        ids = {s["serverId"] for s in stats}
+        assert len(ids) == 2, ids
+        assert all(s["serverId"].endswith(f"#{s['pid']}") for s in stats), ids
+        users_by_pid: collections.Counter[int] = collections.Counter()
+        for c in users:
+            users_by_pid[(await c.ask("whoami"))["pid"]] += 1
+        latest = {s["pid"]: s for s in stats}
+        for pid, n in users_by_pid.items():
+            main = next(x for x in latest[pid]["namespaces"] if x["name"] == "/")
+            assert main["socketsCount"] == n
+        listed = {s["id"] for s in all_sockets[-1] if s["nsp"] == "/"}
+        assert listed == {c.id for c in users}
+    finally:
+        await dashboard.disconnect()
+        for c in users:
+            await c.io.disconnect()
+        assert server.stop() == 0
+    assert not server.errors(), server.log()

@@ -305,6 +305,8 @@ class Server:
         except BaseException:
             self._started = False
             raise
+        for hook in list(self.hooks.startup):
+            hook()
 
     async def shutdown(self) -> None:
         """Close every connection ("server shutting down") and stop the adapters."""
