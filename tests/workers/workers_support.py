@@ -80,7 +80,8 @@ class WorkersServer:
                 server.kill()
                 raise AssertionError(f"the server did not start:\n{server.log()}")
             time.sleep(0.05)
-        server.wait_workers(timeout)
+        if workers > 1:  # one worker is the process itself
+            server.wait_workers(timeout)
         return server
 
     def log(self) -> str:

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..protocol.cluster import ClusterMessage, decode_message, encode_message
+from ..protocol.cluster import ClusterMessage, MessageType, decode_message, encode_message
 from .cluster import ClusterAdapterWithHeartbeat
 
 if TYPE_CHECKING:
@@ -35,6 +35,8 @@ log = logging.getLogger("socketwire.adapters.ipc")
 _LEN = struct.Struct("!I")
 MAX_FRAME = 256 * 1024 * 1024
 MAX_QUEUED = 64 * 1024 * 1024  # bytes queued for a worker not connected yet
+_RESPONSES = frozenset({MessageType.FETCH_SOCKETS_RESPONSE, MessageType.SERVER_SIDE_EMIT_RESPONSE,
+                        MessageType.BROADCAST_CLIENT_COUNT, MessageType.BROADCAST_ACK})
 PEERS_WAIT = 2.0  # seconds a starting adapter waits to hear from the other workers
 
 
@@ -169,7 +171,13 @@ class _Incoming(asyncio.Protocol):
                     (self.slot,) = _LEN.unpack(frame)
                     self.bus.worker_seen(self.slot, self)
                 continue
-            self.bus.deliver(self.slot, frame)
+            if self.bus.deliver(self.slot, frame) and size - offset >= 4:
+                # a response woke a request up: what the worker sent after it is handled
+                # after the requester's code resumed, in the order it was sent
+                rest = bytes(buffer[offset:])
+                buffer.clear()
+                asyncio.get_running_loop().call_soon(self.data_received, rest)
+                return
         if offset:
             del buffer[:offset]
 
@@ -266,19 +274,21 @@ class IpcBus:
             peer.transport = None
             peer.protocol = None
 
-    def deliver(self, slot: int, frame: bytes) -> None:
+    def deliver(self, slot: int, frame: bytes) -> bool:
+        """Hand a frame to its namespace's adapter; tell whether it was a response."""
         self.received += 1
         try:
             message = decode_message(frame)
         except Exception as exc:
             log.debug("worker %d: undecodable frame from worker %d: %s", self.slot, slot, exc)
-            return
+            return False
         uid = message.get("uid")
         if isinstance(uid, str):
             self._uids[uid] = slot
         adapter = self.adapters.get(str(message.get("nsp")))
         if adapter is not None:
             adapter.on_message(message)
+        return message.get("type") in _RESPONSES
 
 
 class IpcAdapter(ClusterAdapterWithHeartbeat):
