@@ -106,6 +106,10 @@ def make_server(adapter: Any = None) -> socketwire.Server:
         async def server_side_ack() -> list[Any]:
             return sorted(await io.server_side_emit_with_ack("which-slot"))
 
+        @socket.on("adapter")
+        def adapter() -> str:
+            return type(io.sockets.adapter).__name__
+
         @socket.on("server-count")
         async def server_count() -> int:
             return await io.sockets.adapter.server_count()

@@ -331,17 +331,17 @@ class Server:
     def join_workers(self, worker: Any) -> None:
         """Called in each worker of ``run(io, workers=N)`` before it starts (``worker`` is a
         ``hosting.workers.WorkerInfo``): unless an adapter was given, every namespace joins
-        the workers' cluster over local IPC (:mod:`socketwire.adapters.ipc`)."""
+        the workers' cluster over local IPC (:mod:`socketwire.adapters.ipc`). The adapters
+        made before the fork are made again in the worker (each server of a cluster needs
+        its own uid), keeping their listeners."""
         from ..adapters.ipc import create_ipc_adapter
 
         self.worker = worker
-        if self.adapter_factory not in (InMemoryAdapter, SessionAwareAdapter):
-            return  # e.g. a Redis adapter: the workers join that cluster
-        factory = create_ipc_adapter(worker)
-        self.adapter_factory = factory
+        if self.adapter_factory in (InMemoryAdapter, SessionAwareAdapter):
+            self.adapter_factory = create_ipc_adapter(worker)
         for nsp in self.namespaces.values():  # dynamic parents are not there: they need none
             old = nsp.adapter
-            nsp.adapter = factory(nsp)
+            nsp.adapter = self.adapter_factory(nsp)
             nsp.adapter._listeners = old._listeners
 
     # ---------------------------------------------------------------- hosting
