@@ -263,6 +263,31 @@ class RedisCluster:
             raise
         return self
 
+    def owner_of(self, key: str) -> RedisServer:
+        """The node serving the slot of ``key``."""
+        slot = int(self.nodes[0].command("CLUSTER", "KEYSLOT", key))
+        for node in self.nodes:
+            me = next(line for line in node.command("CLUSTER", "NODES").splitlines()
+                      if "myself" in line.split()[2])
+            for spec in me.split()[8:]:
+                if spec.startswith("["):
+                    continue
+                lo, _, hi = spec.partition("-")
+                if int(lo) <= slot <= int(hi or lo):
+                    return node
+        raise RuntimeError(f"no owner for slot {slot}")
+
+    def move_slot(self, key: str) -> tuple[RedisServer, RedisServer]:
+        """Give the slot of ``key`` (holding no keys) to another master, as a resharding
+        would; returns ``(old owner, new owner)``."""
+        slot = self.nodes[0].command("CLUSTER", "KEYSLOT", key).strip()
+        old = self.owner_of(key)
+        new = next(n for n in self.nodes if n is not old)
+        new_id = new.command("CLUSTER", "MYID").strip()
+        for node in sorted(self.nodes, key=lambda n: (n is not new, n is not old)):
+            node.command("CLUSTER", "SETSLOT", slot, "NODE", new_id)
+        return old, new
+
     def close(self) -> None:
         """Stop every node by PID and remove the directory."""
         for node in self.nodes:

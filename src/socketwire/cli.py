@@ -238,6 +238,10 @@ def _serve_asgi(io: Any, host: str, port: int, static: dict[str, str] | None,
 
     from .hosting.asgi import ASGIApp
 
+    if not any(importlib.util.find_spec(m) for m in ("websockets", "wsproto")):
+        print('socketwire: warning: uvicorn has no WebSocket library here, clients will stay on '
+              'long-polling: pip install "socketwire[asgi]"', file=sys.stderr, flush=True)
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.create_server((host, port), family=family)
     config = uvicorn.Config(ASGIApp(io, static_files=static), log_level="warning",

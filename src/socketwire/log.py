@@ -7,7 +7,7 @@ configure it):
 ``socketwire.engine``      Engine.IO sessions: handshakes, refused origins, slow consumers
 ``socketwire.server``      namespaces, sockets, middlewares, acks
 ``socketwire.handlers``    errors in your event handlers (with the event's name)
-``socketwire.adapters``    adapters (``socketwire.adapters.redis`` for the Redis ones)
+``socketwire.adapters``    adapters (``.redis`` for the Redis ones, ``.cluster`` their core)
 ``socketwire.hosting``     the standalone HTTP/WebSocket server and the ASGI app
 ``socketwire.client``      the Python clients
 ``socketwire.admin``       the admin UI

@@ -17,9 +17,12 @@ time. The figures are written up in ``docs/metrics.md``.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import importlib.util
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .engine.session import SessionState
@@ -103,10 +106,13 @@ class Metrics:
     def __init__(self, io: Server, *, registry: Any = None, opentelemetry: bool | None = None,
                  meter_provider: Any = None) -> None:
         self.io = io
-        self.packets_in: dict[str, int] = {}
-        self.bytes_in: dict[str, int] = {}
-        self.packets_out: dict[str, int] = {}
-        self.bytes_out: dict[str, int] = {}
+        # per packet kind: [packets, bytes]; outgoing ones are added when the next different
+        # packet list goes out (a broadcast's list repeats once per recipient: one increment)
+        self._in: dict[str, list[int]] = {}
+        self._out: dict[str, list[int]] = {}
+        self._last_out: Any = None
+        self._repeats = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.broadcasts: dict[str, int] = {}
         self.fanout = Histogram(FANOUT_BUCKETS)
         self.ack_round_trip = Histogram(SECONDS_BUCKETS)
@@ -117,8 +123,6 @@ class Metrics:
         self.connections_closed: dict[str, int] = {}
         self.slow_consumer_closes = 0
         self.upgrades = {"success": 0, "failed": 0}
-        self._last_out: Any = None
-        self._last_summary: list[tuple[str, int]] = []
         self._hooks: list[tuple[list[Any], Any]] = []
         self._registry: Any = None
         self._collector: Any = None
@@ -151,22 +155,46 @@ class Metrics:
         self._hooks.append((hooks, fn))
 
     def _on_packet_in(self, session: EngineSession, data: str | bytes) -> None:
-        kind = "4" + data[0] if type(data) is str and data else "b"
-        self.packets_in[kind] = self.packets_in.get(kind, 0) + 1
-        self.bytes_in[kind] = self.bytes_in.get(kind, 0) + _size(data) + (kind != "b")
+        if type(data) is str:
+            key = data[:1]  # the Socket.IO type inside the MESSAGE
+            size = (len(data) if data.isascii() else len(data.encode())) + 1  # + its "4"
+        else:
+            key = "b"
+            size = len(data)
+        entry = self._in.get(key)
+        if entry is None:
+            entry = self._in[key] = [0, 0]
+        entry[0] += 1
+        entry[1] += size
 
     def _on_packets_out(self, session: EngineSession, packets: Sequence[str | bytes]) -> None:
         if packets is self._last_out:  # the same broadcast, to its next recipient
-            summary = self._last_summary
-        else:
-            summary = [(_kind(p), _size(p)) for p in packets]
-            self._last_out, self._last_summary = packets, summary
-        counts, sizes = self.packets_out, self.bytes_out
-        for kind, size in summary:
-            counts[kind] = counts.get(kind, 0) + 1
-            sizes[kind] = sizes.get(kind, 0) + size
+            self._repeats += 1
+            return
+        if self._repeats:
+            self._commit_out()
+        self._last_out = packets
+        self._repeats = 1
+
+    def _commit_out(self) -> None:
+        """Add the pending packet list (sent ``_repeats`` times) to the outgoing figures."""
+        times, self._repeats = self._repeats, 0
+        out = self._out
+        for packet in self._last_out:
+            if type(packet) is str:  # _kind() and _size(), inline
+                key = packet[:2] if packet[:1] == "4" else packet[:1]
+                size = len(packet) if packet.isascii() else len(packet.encode())
+            else:
+                key, size = "b", len(packet)
+            entry = out.get(key)
+            if entry is None:
+                entry = out[key] = [0, 0]
+            entry[0] += times
+            entry[1] += size * times
 
     def _on_open(self, session: EngineSession) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
         self.connections_opened += 1
 
     def _on_close(self, session: EngineSession, reason: str) -> None:
@@ -192,14 +220,16 @@ class Metrics:
             self._otel_histograms[2].record(recipients)
 
     def _on_handler_done(self, socket: Socket, event: str, seconds: float, ok: bool) -> None:
-        histogram = self.handler_duration.get(event)
-        if histogram is None:
+        h = self.handler_duration.get(event)
+        if h is None:
             if len(self.handler_duration) >= MAX_EVENTS:
                 event = "(other)"
-                histogram = self.handler_duration.get(event)
-            if histogram is None:
-                histogram = self.handler_duration[event] = Histogram(SECONDS_BUCKETS)
-        histogram.observe(seconds)
+                h = self.handler_duration.get(event)
+            if h is None:
+                h = self.handler_duration[event] = Histogram(SECONDS_BUCKETS)
+        h.counts[bisect.bisect_left(h.bounds, seconds)] += 1  # h.observe(seconds), inline
+        h.count += 1
+        h.sum += seconds
         if not ok:
             self.handler_errors[event] = self.handler_errors.get(event, 0) + 1
         if self._otel_histograms is not None:
@@ -232,10 +262,33 @@ class Metrics:
             out[nsp.name] = sum(1 for room in list(nsp.adapter.rooms) if room not in sockets)
         return out
 
+    @property
+    def packets_in(self) -> dict[str, int]:
+        """Packets received, by kind key (``"2"`` an event, ``"b"`` an attachment...)."""
+        return {"4" + k if k != "b" else k: v[0] for k, v in dict(self._in).items()}
+
+    @property
+    def bytes_in(self) -> dict[str, int]:
+        """Bytes received, by kind key."""
+        return {"4" + k if k != "b" else k: v[1] for k, v in dict(self._in).items()}
+
+    @property
+    def packets_out(self) -> dict[str, int]:
+        """Packets sent, by kind key (``"42"`` an event, ``"2"`` a ping...)."""
+        self._commit_out()
+        return {k: v[0] for k, v in dict(self._out).items()}
+
+    @property
+    def bytes_out(self) -> dict[str, int]:
+        """Bytes sent, by kind key."""
+        self._commit_out()
+        return {k: v[1] for k, v in dict(self._out).items()}
+
     def snapshot(self) -> dict[str, Any]:
-        """Every figure as plain data (what the exporters publish), for tests and logs."""
+        """Every figure as plain data (what the exporters publish). Call it on the event
+        loop's thread; :meth:`snapshot_threadsafe` from another one."""
         def named(counts: dict[str, int]) -> dict[str, int]:
-            return {_TYPE_NAMES.get(k, k): v for k, v in dict(counts).items()}
+            return {_TYPE_NAMES.get(k, k): v for k, v in counts.items()}
 
         return {
             "clients": self.clients_by_transport(),
@@ -246,9 +299,9 @@ class Metrics:
             "packets_out": named(self.packets_out),
             "bytes_out": named(self.bytes_out),
             "broadcasts": dict(self.broadcasts),
-            "broadcast_recipients": {"count": self.fanout.count, "sum": self.fanout.sum},
-            "ack_round_trips": self.ack_round_trip.count,
-            "handler_calls": {e: h.count for e, h in dict(self.handler_duration).items()},
+            "broadcast_recipients": _copy(self.fanout),
+            "ack_round_trip": _copy(self.ack_round_trip),
+            "handler_duration": {e: _copy(h) for e, h in dict(self.handler_duration).items()},
             "handler_errors": dict(self.handler_errors),
             "disconnects": dict(self.disconnects),
             "connections_opened": self.connections_opened,
@@ -256,6 +309,34 @@ class Metrics:
             "slow_consumer_closes": self.slow_consumer_closes,
             "upgrades": dict(self.upgrades),
         }
+
+    def snapshot_threadsafe(self, timeout: float = 5.0) -> dict[str, Any]:
+        """:meth:`snapshot` taken on the event loop's thread (the exporters' threads call this,
+        so that counters never go backwards nor tables change while read)."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            return self.snapshot()
+        try:
+            if asyncio.get_running_loop() is loop:
+                return self.snapshot()
+        except RuntimeError:
+            pass
+        done = threading.Event()
+        result: list[dict[str, Any]] = []
+
+        def take() -> None:
+            try:
+                result.append(self.snapshot())
+            finally:
+                done.set()
+
+        try:
+            loop.call_soon_threadsafe(take)
+        except RuntimeError:  # the loop closed meanwhile
+            return self.snapshot()
+        if not done.wait(timeout) or not result:
+            return self.snapshot()  # a blocked loop: read as things are
+        return result[0]
 
     # ------------------------------------------------------------ Prometheus
 
@@ -288,55 +369,58 @@ class Metrics:
     def _register_opentelemetry(self, meter_provider: Any) -> None:
         from opentelemetry import metrics as otel
 
-        meter = (meter_provider or otel.get_meter_provider()).get_meter("socketwire")
+        provider = meter_provider or otel.get_meter_provider()
+        meter = provider.get_meter("socketwire")
+        cache: dict[str, Any] = {"at": -1.0, "snap": {}}
 
-        def observe(read: Callable[[], Iterable[tuple[float, dict[str, str]]]]
-                    ) -> Callable[[Any], Iterator[Any]]:
+        def snap() -> dict[str, Any]:  # one snapshot for all the callbacks of a collection
+            loop_time = time.monotonic()
+            if loop_time - cache["at"] > 0.5:
+                cache["snap"], cache["at"] = self.snapshot_threadsafe(), loop_time
+            return cache["snap"]  # type: ignore[no-any-return]
+
+        def by(label: str, key: str) -> Callable[[Any], Iterator[Any]]:
             def callback(options: Any) -> Iterator[Any]:
-                for value, attributes in read():
-                    yield otel.Observation(value, attributes)
+                for name, value in snap()[key].items():
+                    yield otel.Observation(value, {label: name})
             return callback
 
-        def by(label: str, read: Callable[[], dict[str, int]], named: bool = False
-               ) -> Callable[[Any], Iterator[Any]]:
-            def pairs() -> Iterator[tuple[float, dict[str, str]]]:
-                for key, value in dict(read()).items():
-                    yield value, {label: _TYPE_NAMES.get(key, key) if named else key}
-            return observe(pairs)
-
-        def one(read: Callable[[], float]) -> Callable[[Any], Iterator[Any]]:
-            return observe(lambda: [(read(), {})])
+        def one(key: str) -> Callable[[Any], Iterator[Any]]:
+            def callback(options: Any) -> Iterator[Any]:
+                yield otel.Observation(snap()[key], {})
+            return callback
 
         gauge, counter = meter.create_observable_up_down_counter, meter.create_observable_counter
         self._otel = [
-            gauge("socketwire.clients", [by("transport", self.clients_by_transport)],
+            gauge("socketwire.clients", [by("transport", "clients")],
                   description="open connections by transport"),
-            gauge("socketwire.sockets", [by("namespace", self.sockets_by_namespace)],
+            gauge("socketwire.sockets", [by("namespace", "sockets")],
                   description="connected sockets by namespace"),
-            gauge("socketwire.rooms", [by("namespace", self.rooms_by_namespace)],
+            gauge("socketwire.rooms", [by("namespace", "rooms")],
                   description="rooms by namespace"),
-            counter("socketwire.packets.received", [by("type", lambda: self.packets_in, True)]),
-            counter("socketwire.packets.sent", [by("type", lambda: self.packets_out, True)]),
-            counter("socketwire.bytes.received", [by("type", lambda: self.bytes_in, True)],
-                    unit="By"),
-            counter("socketwire.bytes.sent", [by("type", lambda: self.bytes_out, True)],
-                    unit="By"),
-            counter("socketwire.broadcasts", [by("namespace", lambda: self.broadcasts)]),
-            counter("socketwire.handler.errors", [by("event", lambda: self.handler_errors)]),
-            counter("socketwire.disconnects", [by("reason", lambda: self.disconnects)]),
-            counter("socketwire.connections.opened", [one(lambda: self.connections_opened)]),
-            counter("socketwire.slow_consumer.closes",
-                    [one(lambda: self.slow_consumer_closes)]),
-            counter("socketwire.upgrades", [by("outcome", lambda: self.upgrades)]),
+            counter("socketwire.packets.received", [by("type", "packets_in")]),
+            counter("socketwire.packets.sent", [by("type", "packets_out")]),
+            counter("socketwire.bytes.received", [by("type", "bytes_in")], unit="By"),
+            counter("socketwire.bytes.sent", [by("type", "bytes_out")], unit="By"),
+            counter("socketwire.broadcasts", [by("namespace", "broadcasts")]),
+            counter("socketwire.handler.errors", [by("event", "handler_errors")]),
+            counter("socketwire.disconnects", [by("reason", "disconnects")]),
+            counter("socketwire.connections.opened", [one("connections_opened")]),
+            counter("socketwire.connections.closed", [by("reason", "connections_closed")]),
+            counter("socketwire.slow_consumer.closes", [one("slow_consumer_closes")]),
+            counter("socketwire.upgrades", [by("outcome", "upgrades")]),
         ]
-        self._otel_histograms = (
-            meter.create_histogram("socketwire.ack.round_trip", unit="s",
-                                   description="emit-with-ack round trips"),
-            meter.create_histogram("socketwire.handler.duration", unit="s",
-                                   description="event handler durations"),
-            meter.create_histogram("socketwire.broadcast.recipients",
-                                   description="local recipients per broadcast"),
-        )
+        # Histograms have no observable form: recorded as they happen, and only when an SDK
+        # is behind the API (the API's default proxy would drop them, at a cost per call)
+        if meter_provider is not None or type(provider).__name__ != "_ProxyMeterProvider":
+            self._otel_histograms = (
+                meter.create_histogram("socketwire.ack.round_trip", unit="s",
+                                       description="emit-with-ack round trips"),
+                meter.create_histogram("socketwire.handler.duration", unit="s",
+                                       description="event handler durations"),
+                meter.create_histogram("socketwire.broadcast.recipients",
+                                       description="local recipients per broadcast"),
+            )
 
     # ----------------------------------------------------------------- close
 
@@ -363,6 +447,12 @@ def _installed(module: str) -> bool:
         return False
 
 
+def _copy(h: Histogram) -> Histogram:
+    c = Histogram(h.bounds)
+    c.counts, c.count, c.sum = list(h.counts), h.count, h.sum
+    return c
+
+
 class _PrometheusCollector:
     """Builds the Prometheus metric families from a :class:`Metrics` at scrape time."""
 
@@ -379,59 +469,56 @@ class _PrometheusCollector:
             HistogramMetricFamily,
         )
 
-        m = self.metrics
+        snap = self.metrics.snapshot_threadsafe()
 
-        def family(kind: Any, name: str, doc: str, label: str | None,
-                   values: dict[str, int] | int, named: bool = False) -> Any:
+        def family(kind: Any, name: str, doc: str, label: str | None, key: str) -> Any:
+            values = snap[key]
             f = kind(f"{PREFIX}_{name}", doc, labels=[label] if label else None)
             if isinstance(values, int):
                 f.add_metric([], values)
-                return f
-            for key, value in dict(values).items():
-                f.add_metric([_TYPE_NAMES.get(key, key) if named else key], value)
+            else:
+                for k, v in values.items():
+                    f.add_metric([k], v)
             return f
 
-        def histogram(name: str, doc: str, h: Histogram, label: str | None = None,
-                      value: str | None = None) -> Any:
-            f = HistogramMetricFamily(f"{PREFIX}_{name}", doc,
-                                      labels=[label] if label else None)
-            f.add_metric([value] if value is not None else [], h.cumulative(), h.sum)
+        def histogram(name: str, doc: str, key: str) -> Any:
+            h = snap[key]
+            f = HistogramMetricFamily(f"{PREFIX}_{name}", doc)
+            f.add_metric([], h.cumulative(), h.sum)
             return f
 
         G, C = GaugeMetricFamily, CounterMetricFamily
         yield family(G, "connected_clients", "Open connections by transport.", "transport",
-                     m.clients_by_transport())
-        yield family(G, "sockets", "Connected sockets by namespace.", "namespace",
-                     m.sockets_by_namespace())
+                     "clients")
+        yield family(G, "sockets", "Connected sockets by namespace.", "namespace", "sockets")
         yield family(G, "rooms", "Rooms by namespace (not counting each socket's own).",
-                     "namespace", m.rooms_by_namespace())
+                     "namespace", "rooms")
         yield family(C, "packets_received", "Packets received by type (Engine.IO MESSAGE "
-                     "packets by their Socket.IO type).", "type", m.packets_in, True)
+                     "packets by their Socket.IO type).", "type", "packets_in")
         yield family(C, "packets_sent", "Packets sent by type (pings included).", "type",
-                     m.packets_out, True)
+                     "packets_out")
         yield family(C, "received_bytes", "Bytes received in packets, by type.", "type",
-                     m.bytes_in, True)
-        yield family(C, "sent_bytes", "Bytes sent in packets, by type.", "type",
-                     m.bytes_out, True)
-        yield family(C, "broadcasts", "Broadcasts by namespace.", "namespace", m.broadcasts)
+                     "bytes_in")
+        yield family(C, "sent_bytes", "Bytes sent in packets, by type.", "type", "bytes_out")
+        yield family(C, "broadcasts", "Broadcasts by namespace.", "namespace", "broadcasts")
         yield histogram("broadcast_recipients", "Local recipients of each broadcast.",
-                        m.fanout)
+                        "broadcast_recipients")
         yield histogram("ack_round_trip_seconds", "Time from an emit with ack to its answer.",
-                        m.ack_round_trip)
+                        "ack_round_trip")
         duration = HistogramMetricFamily(f"{PREFIX}_handler_duration_seconds",
                                          "Event handler durations, by event.", labels=["event"])
-        for event, h in dict(m.handler_duration).items():
+        for event, h in snap["handler_duration"].items():
             duration.add_metric([event], h.cumulative(), h.sum)
         yield duration
         yield family(C, "handler_errors", "Handlers that raised or returned what could not be "
-                     "sent, by event.", "event", m.handler_errors)
+                     "sent, by event.", "event", "handler_errors")
         yield family(C, "disconnects", "Socket disconnections by reason.", "reason",
-                     m.disconnects)
+                     "disconnects")
         yield family(C, "connections_opened", "Engine.IO connections opened.", None,
-                     m.connections_opened)
+                     "connections_opened")
         yield family(C, "connections_closed", "Engine.IO connections closed, by reason.",
-                     "reason", m.connections_closed)
+                     "reason", "connections_closed")
         yield family(C, "slow_consumer_closes", "Connections closed because their unsent data "
-                     "passed max_buffered_bytes.", None, m.slow_consumer_closes)
+                     "passed max_buffered_bytes.", None, "slow_consumer_closes")
         yield family(C, "upgrades", "Upgrades from polling to WebSocket, by outcome.",
-                     "outcome", m.upgrades)
+                     "outcome", "upgrades")

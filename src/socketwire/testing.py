@@ -137,6 +137,7 @@ class TestClient(AsyncClient):
         self._cursors: dict[tuple[str, str], int] = {}
         self._arrived: asyncio.Event | None = None
         options.setdefault("reconnection", False)
+        options.setdefault("parser", server.parser)  # speaks the server's wire format
         super().__init__(**options)
         self.server = server
         self.default_namespaces = list(namespaces) if namespaces is not None else None

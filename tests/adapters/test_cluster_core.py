@@ -28,7 +28,7 @@ class Bus:
         self.published: list[tuple[int, bytes]] = []
         self.ghosts = 0
         self.offsets = itertools.count(1)
-        self.paused = False
+        self.down = False
 
     def deliver(self, payload: bytes, offset: str | None) -> None:
         for adapter in list(self.adapters):
@@ -54,6 +54,8 @@ class BusAdapter(ClusterAdapter):
             self.bus.adapters.remove(self)
 
     def do_publish(self, message: ClusterMessage) -> str | None:
+        if self.bus.down:  # dropped, as a Redis publish while Redis is down
+            return None
         payload = encode_message(message)
         self.bus.published.append((message["type"], payload))
         offset = f"{next(self.bus.offsets)}-0" if self.with_offsets else None
@@ -64,7 +66,9 @@ class BusAdapter(ClusterAdapter):
         payload = encode_message(response)
         asyncio.get_running_loop().call_soon(self.bus.respond, requester_uid, payload)
 
-    async def server_count(self) -> int:
+    async def count_servers(self) -> int:
+        if self.bus.down:
+            raise ConnectionError("the bus is down")
         return self.bus.ghosts + sum(
             1 for a in self.bus.adapters if a.nsp.name == self.nsp.name)
 
@@ -244,6 +248,22 @@ async def test_server_side_emit_with_and_without_ack(cluster: Any) -> None:
     assert str(err.value) == "timeout reached: only 1 responses received out of 2"
     assert err.value.responses == ["b8"]
     assert (err.value.received, err.value.expected) == (1, 2)
+
+
+async def test_requests_fail_at_once_when_the_bus_is_down(cluster: Any) -> None:
+    bus, (a, _b, _c), (ca, _cb, _cc) = cluster
+    bus.down = True
+    with pytest.raises(socketwire.ClusterTimeout,
+                       match=r"^timeout reached while waiting for fetchSockets response "
+                             r"\(the bus is down\)$"):
+        await a.fetch_sockets()
+    with pytest.raises(socketwire.ClusterTimeout, match="serverSideEmit response"):
+        await a.server_side_emit_with_ack("anyone")
+    assert await a.sockets.adapter.server_count() == 1
+    # a broadcast with acks completes with this server's clients
+    assert await a.timeout(1).emit_with_ack("question", "x") == ["x?"]
+    bus.down = False
+    assert len(await a.fetch_sockets()) == 3
 
 
 async def test_server_side_emit_alone_and_namespaces() -> None:

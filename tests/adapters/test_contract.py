@@ -318,3 +318,19 @@ async def test_all_rooms_alone_are_this_servers_rooms() -> None:
         sock.join("lobby")
         assert await io.sockets.adapter.all_rooms() == {sock.id, "lobby"}
     await io.shutdown()
+
+
+async def test_concurrent_startups_wait_for_the_adapters() -> None:
+    io, journal = recording_server()
+    adapters = [io.sockets.adapter, io.of("/early").adapter]
+    first = asyncio.ensure_future(io.startup())
+    await asyncio.sleep(0)  # the first one is now waiting in an adapter's init
+
+    async def second() -> list[bool]:
+        await io.startup()  # returns only once the adapters are started
+        return [a.started for a in adapters]  # type: ignore[attr-defined]
+
+    assert await second() == [True, True]
+    await first
+    assert sorted(journal) == [("init", "/"), ("init", "/early")]
+    await io.shutdown()

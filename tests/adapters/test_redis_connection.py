@@ -238,3 +238,37 @@ async def test_redis_cluster_sharded_and_classic(redis_cluster: RedisCluster) ->
         await b.close()
         await client.aclose()
         await other.aclose()
+
+
+async def test_sharded_channel_follows_its_slot_to_another_node(
+    redis_cluster: RedisCluster,
+) -> None:
+    client: Any = AsyncRedisCluster(host="127.0.0.1", port=redis_cluster.ports[0])
+    other: Any = AsyncRedisCluster(host="127.0.0.1", port=redis_cluster.ports[1])
+    a, b = RedisConnection(client), RedisConnection(other)
+    await a.start()
+    await b.start()
+    channel = "socket.io#/moving#"
+    try:
+        inbox = Inbox()
+        await a.ssubscribe(channel, inbox)
+        b.spublish(channel, b"before")
+        await inbox.wait(1)
+        old, new = redis_cluster.move_slot(channel)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while True:  # Redis drops the subscription on the old node; it is made on the new one
+            b.spublish(channel, b"after")
+            await asyncio.sleep(0.05)
+            if any(p == b"after" for _, p in inbox.items):
+                break
+            assert loop.time() < deadline, "no delivery after the slot moved"
+        assert new.command("PUBSUB", "SHARDNUMSUB", channel).split()[-1] == "1"
+        assert old.command("PUBSUB", "SHARDNUMSUB", channel).split()[-1] == "0"
+        assert a.subscriptions()["sharded"] == [channel]
+    finally:
+        redis_cluster.move_slot(channel)  # the module's cluster as found (another node)
+        await a.close()
+        await b.close()
+        await client.aclose()
+        await other.aclose()

@@ -12,7 +12,7 @@ import pytest
 from redis.asyncio import Redis
 
 import socketwire
-from redis_support import RedisServer
+from redis_support import RedisCluster, RedisServer
 from socketwire.adapters.base import PersistedSession
 from socketwire.adapters.redis.streams import RedisStreamsAdapter, create_streams_adapter
 from socketwire.protocol.cluster import decode_session, encode_session
@@ -197,3 +197,51 @@ async def test_sessions_as_node_stores_them(redis_server: RedisServer, redis: Re
         for bad in ("", "abc", "1-2-3", "0-0"):
             assert await b.sockets.adapter.restore_session("P" * 20, bad) is None
         assert await b.sockets.adapter.restore_session("unknown", offset) is None
+
+
+@pytest.mark.parametrize("recovery", [False, True], ids=["plain", "with-recovery"])
+async def test_while_redis_is_down(redis_server: RedisServer, recovery: bool) -> None:
+    async with streams_cluster(redis_server.url, block_time=0.5,
+                               server_options={"connection_state_recovery": recovery}) as (
+            (a, _b), (ca, _cb)):
+        redis_server.stop()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(socketwire.ClusterTimeout, match="fetchSockets response"):
+            await a.fetch_sockets()
+        assert loop.time() - start < 1.0
+        for i in range(50):  # local delivery goes on, promptly, in order
+            a.emit("local", i)
+        got = [(await ca.wait_for("local", timeout=3))[0] for _ in range(50)]
+        assert got == list(range(50))
+        assert loop.time() - start < 3.0
+        redis_server.start()
+        while True:
+            a.emit("back", 1)
+            try:
+                await _cb.wait_for("back", timeout=0.2)
+                break
+            except TimeoutError:
+                assert loop.time() - start < 10
+
+
+async def test_on_a_redis_cluster(redis_cluster: RedisCluster) -> None:
+    url = "redis+cluster://" + redis_cluster.url[len("redis://"):]
+    async with streams_cluster(url, stream_count=3,
+                               server_options={"connection_state_recovery": True}) as (
+            (a, b), (ca, cb)):
+        assert await a.sockets.adapter.server_count() == 2
+        await cb.emit_with_ack("join", "room")
+        a.to("room").emit("ev", 1)
+        got = await cb.wait_for("ev")
+        assert got[0] == 1
+        assert sorted(await a.timeout(3).emit_with_ack("question", "q")) == ["q!", "q!"]
+        assert len(await a.fetch_sockets()) == 2
+        sid = sid_of(b)
+        adapter = b.sockets.adapter
+        await adapter.persist_session(PersistedSession(sid, "Q" * 20, [sid, "room"], {}))
+        a.to("room").emit("missed", 2)
+        await cb.wait_for("missed")
+        restored = await adapter.restore_session("Q" * 20, got[-1])
+        assert restored is not None
+        assert [p[:-1] for p in restored.missed_packets] == [["missed", 2]]

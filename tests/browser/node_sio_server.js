@@ -31,6 +31,9 @@ const io = new Server(httpServer, {
   serveClient: false,
   pingInterval: pingInterval ? Number(pingInterval) : 25000,
   pingTimeout: pingTimeout ? Number(pingTimeout) : 20000,
+  // SOCKETWIRE_TEST_PARSER=msgpack: socket.io-msgpack-parser's wire format
+  ...(process.env.SOCKETWIRE_TEST_PARSER === "msgpack"
+    ? { parser: (await import("socket.io-msgpack-parser")).default } : {}),
 });
 
 // engine.io installed its own "request" listener; serve the static files before it.

@@ -46,7 +46,9 @@ def refuse_when_asked(socket: Socket) -> None:
 
 def build(ping_interval: float, ping_timeout: float) -> Server:
     """The server: handlers on "/" and "/custom", as in node_sio_server.js."""
-    io = Server(ping_interval=ping_interval, ping_timeout=ping_timeout)
+    # SOCKETWIRE_TEST_PARSER=msgpack: socket.io-msgpack-parser's wire format
+    io = Server(ping_interval=ping_interval, ping_timeout=ping_timeout,
+                parser=os.environ.get("SOCKETWIRE_TEST_PARSER", "json"))
     records: dict[Any, list[Any]] = {}  # key -> values received by "record", in order
     flaky: dict[Any, int] = {}  # key -> copies received by "flaky"
 

@@ -38,10 +38,10 @@ class Mixed:
 @asynccontextmanager
 async def mixed(kind: str, mode: str | None, py_adapter: Callable[[str], Any], *,
                 redis_port: int | None = None, cluster_ports: list[int] | None = None,
-                py_options: dict[str, Any] | None = None,
+                py_options: dict[str, Any] | None = None, hosting: str = "standalone",
                 **node_options: Any) -> AsyncIterator[Mixed]:
     """A Node server with adapter ``kind`` and a socketwire server with
-    ``py_adapter(redis_url)``, a client of each connected."""
+    ``py_adapter(redis_url)`` (served by ``hosting``), a client of each connected."""
     if cluster_ports:
         url = f"redis+cluster://127.0.0.1:{cluster_ports[0]}"
     else:
@@ -49,12 +49,15 @@ async def mixed(kind: str, mode: str | None, py_adapter: Callable[[str], Any], *
     py = PyClusterServer("py", py_adapter(url), **(py_options or {}))
     clients = await JsDriver.start()
     try:
-        async with py.serving():
+        async with py.serving(hosting):
             node = await NodeClusterServer.launch(
                 "node", adapter=kind, mode=mode, redis_port=redis_port,
                 cluster_ports=cluster_ports, requestsTimeout=3000, **node_options)
             try:
-                if redis_port is not None:
+                if redis_port is not None and (node_options.get("streams") or {}).get(
+                        "useShardedPubSub"):
+                    await wait_subscribers(redis_port, "socket.io#/#", 2, sharded=True)
+                elif redis_port is not None:
                     await wait_counted(redis_port, kind, 2)
                 cn = await clients.connect("cn", node.url, "websocket", auth={"data": {"u": 1}})
                 cp = await clients.connect("cp", py.url, "websocket", auth={"data": {"u": 2}})
@@ -76,14 +79,16 @@ async def join(m: Mixed, c: str, room: str) -> None:
 
 
 async def settle_room(m: Mixed, mode: str | None, room: str, servers: int) -> None:
-    """Node's sharded adapter subscribes a dynamic room channel without waiting for Redis:
-    wait for it (other kinds need nothing)."""
-    if mode is None:
+    """Sharded dynamic modes subscribe a room channel after the join (Node without waiting
+    for Redis): wait until Redis counts ``servers`` subscribers (other kinds need nothing)."""
+    if mode is None or mode == "static":
         return
-    if mode == "static" or m.shard_port is None:
-        await asyncio.sleep(0.2)
-        return
-    await wait_subscribers(m.shard_port, f"socket.io#/#{room}#", servers)
+    connection = m.py.io.sockets.adapter.conn  # cluster-aware SHARDNUMSUB
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while await connection.shardnumsub(f"socket.io#/#{room}#") != servers:
+        assert loop.time() < deadline, f"room channel of {room}"
+        await asyncio.sleep(0.02)
 
 
 async def check_broadcasts(m: Mixed, mode: str | None = None) -> None:

@@ -30,7 +30,8 @@ async def test_every_operation_both_ways_dynamic(redis_server: RedisServer) -> N
 
 @pytest.mark.parametrize("mode", ["static", "dynamic-private"])
 async def test_broadcasts_both_ways(redis_server: RedisServer, mode: str) -> None:
-    async with mixed("sharded", mode, sharded(mode), redis_port=redis_server.port) as m:
+    async with mixed("sharded", mode, sharded(mode), redis_port=redis_server.port,
+                     hosting="asgi") as m:
         await check_broadcasts(m, mode)
         answers = await m.py.io.timeout(3).emit_with_ack("q", "x")
         assert answers == ["x", "x"]

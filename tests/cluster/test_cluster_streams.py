@@ -26,8 +26,15 @@ def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-async def test_every_operation_both_ways(redis_server: RedisServer) -> None:
-    async with mixed("streams", None, create_streams_adapter, redis_port=redis_server.port) as m:
+@pytest.mark.parametrize(("sharded_pubsub", "hosting"),
+                         [(False, "standalone"), (True, "asgi")],
+                         ids=["pubsub-standalone", "sharded-pubsub-asgi"])
+async def test_every_operation_both_ways(redis_server: RedisServer, sharded_pubsub: bool,
+                                         hosting: str) -> None:
+    async with mixed("streams", None,
+                     partial(create_streams_adapter, use_sharded_pubsub=sharded_pubsub),
+                     redis_port=redis_server.port, hosting=hosting,
+                     streams={"useShardedPubSub": sharded_pubsub}) as m:
         await check_broadcasts(m)
         await check_everything_else(m)
 

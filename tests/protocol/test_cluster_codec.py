@@ -161,3 +161,29 @@ def test_any_broadcast_round_trips(value: Any, binary: bool) -> None:
     assert decode_message(encode_message(message)) == message  # type: ignore[arg-type]
     entry = encode_stream_entry(message)  # type: ignore[arg-type]
     assert decode_stream_entry(entry) == message
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_decode_or_raise_remote_protocol_error(payload: bytes) -> None:
+    try:
+        message = decode_message(payload)
+    except RemoteProtocolError:
+        return
+    assert isinstance(message, dict) and isinstance(message["type"], int)
+
+
+@given(st.dictionaries(st.sampled_from(["uid", "nsp", "type", "data"]),
+                       st.text(max_size=20), max_size=4))
+def test_any_stream_fields_decode_or_raise(fields: dict[str, str]) -> None:
+    try:
+        decode_stream_entry(fields)
+    except RemoteProtocolError:
+        pass
+
+
+def test_deeply_nested_payloads_are_refused_not_crashing() -> None:
+    deep = b"\x91" * 100_000 + b"\xc0"  # 100 000 nested arrays
+    with pytest.raises(RemoteProtocolError):
+        decode_message(deep)
+    with pytest.raises(RemoteProtocolError):
+        decode_message(b"{" + b'"a":[' * 100_000)

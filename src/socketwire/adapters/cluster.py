@@ -50,7 +50,7 @@ __all__ = [
     "random_id",
 ]
 
-log = logging.getLogger("socketwire.cluster")
+log = logging.getLogger("socketwire.adapters.cluster")
 
 DEFAULT_TIMEOUT = 5.0  # seconds, Node's DEFAULT_TIMEOUT for cluster requests
 
@@ -158,7 +158,7 @@ class ClusterAdapter(InMemoryAdapter):
     """An adapter whose namespace spans several servers (Node's ``ClusterAdapter``).
 
     Subclasses implement :meth:`do_publish`, :meth:`do_publish_response` and
-    :meth:`server_count`, and call :meth:`on_message` / :meth:`on_response` with what they
+    :meth:`count_servers`, and call :meth:`on_message` / :meth:`on_response` with what they
     receive. ``uid`` names this adapter on the bus (16 hex characters).
     """
 
@@ -184,9 +184,25 @@ class ClusterAdapter(InMemoryAdapter):
         """Send ``response`` to the server ``requester_uid`` (encode it before returning)."""
         raise NotImplementedError
 
-    async def server_count(self) -> int:
-        """How many servers (this one included) serve this namespace."""
+    async def count_servers(self) -> int:
+        """How many servers (this one included) serve this namespace; raises
+        ``ConnectionError`` when the transport cannot tell right now."""
         raise NotImplementedError
+
+    async def server_count(self) -> int:
+        """How many servers serve this namespace (1, only this one can be reached, while the
+        transport is down)."""
+        try:
+            return max(1, await self.count_servers())
+        except ConnectionError:
+            return 1
+
+    async def _servers_for(self, what: str) -> int:
+        try:
+            return await self.count_servers()
+        except ConnectionError as exc:
+            raise ClusterTimeout(
+                f"timeout reached while waiting for {what} response ({exc})") from None
 
     def known_server_count(self) -> int | None:
         """Unknown without asking the transport."""
@@ -331,7 +347,7 @@ class ClusterAdapter(InMemoryAdapter):
         local: list[Socket | SocketDetails] = list(self.local_sockets(opts))
         if opts.flags.local:
             return local
-        expected, missing = self._expected_servers(await self.server_count())
+        expected, missing = self._expected_servers(await self._servers_for("fetchSockets"))
         if expected <= 0:
             return local
         return await self._request(
@@ -344,7 +360,8 @@ class ClusterAdapter(InMemoryAdapter):
 
     async def server_side_emit_with_ack(self, args: list[Any], timeout: float) -> list[Any]:
         """Send ``[event, *args]`` to the other servers and return one answer per server."""
-        expected, missing = self._expected_servers(await self.server_count())
+        expected, missing = self._expected_servers(
+            await self._servers_for("serverSideEmit"))
         if expected <= 0:
             return []
         return await self._request(MessageType.SERVER_SIDE_EMIT, {"packet": args}, expected,
@@ -394,55 +411,65 @@ class ClusterAdapter(InMemoryAdapter):
 
     def _dispatch(self, message: ClusterMessage, offset: str | None) -> None:
         kind = message.get("type")
-        data: Any = message.get("data")
-        sender = message.get("uid", "")
-        if kind in _NEEDS_DATA and not isinstance(data, dict):
-            return
-        if kind == MessageType.BROADCAST:
-            opts = decode_options(data["opts"])
-            packet = packet_from_wire(data["packet"], self.nsp.name)
-            if packet is None:
-                return
-            rid = _request_id(data)
-            if rid is None:
-                if offset and self._stores_offsets(packet, opts):
-                    packet.data.append(offset)
-                InMemoryAdapter.broadcast(self, packet, opts)
-            else:
-                self._broadcast_for(sender, rid, packet, opts)
-        elif kind == MessageType.SOCKETS_JOIN:
-            InMemoryAdapter.add_sockets(self, decode_options(data.get("opts")),
-                                        _str_list(data.get("rooms")))
-        elif kind == MessageType.SOCKETS_LEAVE:
-            InMemoryAdapter.del_sockets(self, decode_options(data.get("opts")),
-                                        _str_list(data.get("rooms")))
-        elif kind == MessageType.DISCONNECT_SOCKETS:
-            InMemoryAdapter.disconnect_sockets(self, decode_options(data["opts"]),
-                                               data.get("close") is True)
-        elif kind == MessageType.FETCH_SOCKETS:
-            rid = _request_id(data)
-            if rid is None:
-                return
-            sockets = self.local_sockets(decode_options(data["opts"]))
-            self.publish_response(sender, MessageType.FETCH_SOCKETS_RESPONSE, {
-                "requestId": rid, "sockets": [socket_details(s) for s in sockets]})
-        elif kind == MessageType.SERVER_SIDE_EMIT:
-            args = data["packet"]
-            if not isinstance(args, list):
-                return
-            rid = _request_id(data)
-            if rid is None:
-                self.nsp.on_server_side_emit(args)
-            else:
-                def answer(value: Any) -> None:
-                    self.publish_response(sender, MessageType.SERVER_SIDE_EMIT_RESPONSE,
-                                          {"requestId": rid, "packet": value})
-
-                self.nsp.on_server_side_emit(args, answer)
+        handler = _HANDLERS.get(kind)  # type: ignore[arg-type]
+        if handler is not None:
+            data = message.get("data")
+            if isinstance(data, dict):
+                handler(self, message.get("uid", ""), data, offset)
         elif kind in _RESPONSE_TYPES:
             self.on_response(message)
         else:
             log.debug("[%s] unknown message type %s", self.uid, kind)
+
+    def _on_broadcast(self, sender: str, data: dict[str, Any], offset: str | None) -> None:
+        opts = decode_options(data["opts"])
+        packet = packet_from_wire(data["packet"], self.nsp.name)
+        if packet is None:
+            return
+        rid = _request_id(data)
+        if rid is not None:
+            self._broadcast_for(sender, rid, packet, opts)
+            return
+        if offset and self._stores_offsets(packet, opts):
+            packet.data.append(offset)
+        InMemoryAdapter.broadcast(self, packet, opts)
+
+    def _on_sockets_join(self, _sender: str, data: dict[str, Any], _offset: str | None) -> None:
+        InMemoryAdapter.add_sockets(self, decode_options(data.get("opts")),
+                                    _str_list(data.get("rooms")))
+
+    def _on_sockets_leave(self, _sender: str, data: dict[str, Any], _offset: str | None) -> None:
+        InMemoryAdapter.del_sockets(self, decode_options(data.get("opts")),
+                                    _str_list(data.get("rooms")))
+
+    def _on_disconnect_sockets(self, _sender: str, data: dict[str, Any],
+                               _offset: str | None) -> None:
+        InMemoryAdapter.disconnect_sockets(self, decode_options(data.get("opts")),
+                                           data.get("close") is True)
+
+    def _on_fetch_sockets(self, sender: str, data: dict[str, Any], _offset: str | None) -> None:
+        rid = _request_id(data)
+        if rid is None:
+            return
+        sockets = self.local_sockets(decode_options(data.get("opts")))
+        self.publish_response(sender, MessageType.FETCH_SOCKETS_RESPONSE, {
+            "requestId": rid, "sockets": [socket_details(s) for s in sockets]})
+
+    def _on_server_side_emit(self, sender: str, data: dict[str, Any],
+                             _offset: str | None) -> None:
+        args = data.get("packet")
+        if not isinstance(args, list):
+            return
+        rid = _request_id(data)
+        if rid is None:
+            self.nsp.on_server_side_emit(args)
+            return
+
+        def answer(value: Any) -> None:
+            self.publish_response(sender, MessageType.SERVER_SIDE_EMIT_RESPONSE,
+                                  {"requestId": rid, "packet": value})
+
+        self.nsp.on_server_side_emit(args, answer)
 
     def _broadcast_for(self, requester: str, rid: str, packet: SioPacket,
                        opts: BroadcastOptions) -> None:
@@ -502,15 +529,21 @@ class ClusterAdapter(InMemoryAdapter):
             request.future.set_result(request.responses)
 
 
-_NEEDS_DATA = frozenset({
-    MessageType.BROADCAST, MessageType.SOCKETS_JOIN, MessageType.SOCKETS_LEAVE,
-    MessageType.DISCONNECT_SOCKETS, MessageType.FETCH_SOCKETS, MessageType.SERVER_SIDE_EMIT,
-})
-
 _RESPONSE_TYPES = frozenset({
     MessageType.FETCH_SOCKETS_RESPONSE, MessageType.SERVER_SIDE_EMIT_RESPONSE,
     MessageType.BROADCAST_CLIENT_COUNT, MessageType.BROADCAST_ACK,
 })
+
+
+_Handler = Callable[[ClusterAdapter, str, dict[str, Any], "str | None"], None]
+_HANDLERS: dict[int, _Handler] = {
+    MessageType.BROADCAST: ClusterAdapter._on_broadcast,
+    MessageType.SOCKETS_JOIN: ClusterAdapter._on_sockets_join,
+    MessageType.SOCKETS_LEAVE: ClusterAdapter._on_sockets_leave,
+    MessageType.DISCONNECT_SOCKETS: ClusterAdapter._on_disconnect_sockets,
+    MessageType.FETCH_SOCKETS: ClusterAdapter._on_fetch_sockets,
+    MessageType.SERVER_SIDE_EMIT: ClusterAdapter._on_server_side_emit,
+}
 
 
 def _str_list(value: Any) -> list[str]:
@@ -590,7 +623,7 @@ class ClusterAdapterWithHeartbeat(ClusterAdapter):
         else:
             super().on_message(message, offset)
 
-    async def server_count(self) -> int:
+    async def count_servers(self) -> int:
         """This server and those heard from recently."""
         return 1 + len(self.nodes)
 

@@ -75,8 +75,10 @@ def report_handler(socket: Socket, event: str, mark: tuple[float, int],
                    task: asyncio.Task[Any] | None) -> None:
     """Call the ``handler_done`` listeners for a handler called after ``mark`` was taken."""
     if task is None:
+        seconds = time.perf_counter() - mark[0]
         ok = handlers.failed_calls == mark[1]
-        _handler_done(socket, event, time.perf_counter() - mark[0], ok)
+        for hook in socket.server.hooks.handler_done:
+            hook(socket, event, seconds, ok)
         return
 
     def done(task: asyncio.Task[Any]) -> None:

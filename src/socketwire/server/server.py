@@ -123,6 +123,7 @@ class Server:
         self.static_routes: dict[str, str | os.PathLike[str]] = {}
         self._static: tuple[tuple[tuple[str, Any], ...], StaticFiles] | None = None
         self._started = False
+        self._startup_lock = asyncio.Lock()
         self._adapter_inits: set[asyncio.Task[None]] = set()
         #: in a worker of ``run(io, workers=N)``: its ``WorkerInfo`` (``.slot``, ``.count``)
         self.worker: Any = None
@@ -296,17 +297,18 @@ class Server:
         """Start the adapter of every namespace (``await adapter.init()``); namespaces
         created later start theirs when created. Both hosts and the ``TestClient`` call it;
         calling it again does nothing until :meth:`shutdown`."""
-        if self._started:
-            return
-        self._started = True
-        try:
-            for nsp in list(self.namespaces.values()):
-                await nsp.adapter.init()
-        except BaseException:
-            self._started = False
-            raise
-        for hook in list(self.hooks.startup):
-            hook()
+        async with self._startup_lock:  # a second caller waits for the first to finish
+            if self._started:
+                return
+            self._started = True
+            try:
+                for nsp in list(self.namespaces.values()):
+                    await nsp.adapter.init()
+            except BaseException:
+                self._started = False
+                raise
+            for hook in list(self.hooks.startup):
+                hook()
 
     async def shutdown(self) -> None:
         """Close every connection ("server shutting down") and stop the adapters."""

@@ -985,7 +985,12 @@ class Manager extends Emitter {
     this._readyState = "closed";
     this._reconnecting = false;
     this.skipReconnect = false;
-    this.decoder = new Decoder();
+    // `parser`: another wire format with socket.io-parser's interface (new parser.Encoder()
+    // with encode(packet) -> messages; new parser.Decoder() with add(message), "decoded"
+    // events and destroy()), e.g. socket.io-msgpack-parser. The server must use the same.
+    const parser = options.parser;
+    this.encoder = parser ? new parser.Encoder() : null;
+    this.decoder = parser ? new parser.Decoder() : new Decoder();
     this._autoConnect = options.autoConnect !== false;
     if (this._autoConnect) this.open();
   }
@@ -1136,7 +1141,7 @@ class Manager extends Emitter {
   }
 
   _packet(packet) {
-    const messages = encodePacket(packet);
+    const messages = this.encoder ? this.encoder.encode(packet) : encodePacket(packet);
     for (const message of messages) this.engine.write(message, packet.options);
   }
 

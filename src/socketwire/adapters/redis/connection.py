@@ -157,6 +157,10 @@ class _Subscriber:
         self._conn: Any = None
         self._connected = asyncio.Event()
         self._pending: dict[tuple[str, str], list[asyncio.Future[None]]] = {}
+        # sharded: channels whose SSUBSCRIBE awaits its answer, in the order sent (an error
+        # answer, e.g. MOVED, names no channel: it is the oldest one)
+        self._unconfirmed: deque[str] = deque()
+        self.on_moved: Callable[[str, list[Callback]], None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._write_lock = asyncio.Lock()
@@ -214,6 +218,8 @@ class _Subscriber:
             self._pending.setdefault((command.lower(), name), []).append(fut)
         try:
             async with self._write_lock:
+                if command == "SSUBSCRIBE":
+                    self._unconfirmed.append(name)
                 await conn.send_command(command, name)
         except (RedisError, OSError):
             return  # the reader notices the broken link and resubscribes everything
@@ -255,8 +261,15 @@ class _Subscriber:
 
     async def _resubscribe(self, conn: Any) -> None:
         commands: list[tuple[str, ...]] = []
-        if self.channels:
-            commands.append(("SSUBSCRIBE" if self.sharded else "SUBSCRIBE", *self.channels))
+        self._unconfirmed.clear()
+        if self.channels and self.sharded:
+            # one command per channel: on a Redis Cluster channels of different slots may
+            # not share an SSUBSCRIBE (CROSSSLOT), and a MOVED answer must name one channel
+            for channel in self.channels:
+                commands.append(("SSUBSCRIBE", channel))
+                self._unconfirmed.append(channel)
+        elif self.channels:
+            commands.append(("SUBSCRIBE", *self.channels))
         if self.patterns:
             commands.append(("PSUBSCRIBE", *self.patterns))
         if commands:
@@ -265,7 +278,12 @@ class _Subscriber:
     async def _read(self, conn: Any) -> None:
         waiting_pong = False
         while True:
-            msg = await conn.read_response(timeout=PING_EVERY, disconnect_on_error=True)
+            try:
+                msg = await conn.read_response(timeout=PING_EVERY, disconnect_on_error=True)
+            except ResponseError as err:  # an error answer: the link itself is fine
+                waiting_pong = False
+                self._on_error_reply(err)
+                continue
             if msg is None:  # idle: make sure the link is alive
                 if waiting_pong:
                     raise RedisUnavailable("no answer to PING")
@@ -289,11 +307,38 @@ class _Subscriber:
             if callbacks:
                 self._call(callbacks, _text(msg[2]), msg[3])
         elif kind in (b"subscribe", b"psubscribe", b"ssubscribe"):
-            waiters = self._pending.pop((_text(kind), _text(msg[1])), None)
-            for fut in waiters or ():
-                if not fut.done():
-                    fut.set_result(None)
+            channel = _text(msg[1])
+            if kind == b"ssubscribe" and channel in self._unconfirmed:
+                self._unconfirmed.remove(channel)
+            self._confirmed("ssubscribe" if kind == b"ssubscribe" else _text(kind), channel)
+        elif kind == b"sunsubscribe":
+            channel = _text(msg[1])
+            if channel in self.channels:
+                # not asked for (remove() forgets a channel before unsubscribing): Redis
+                # dropped it, its slot moved to another node of the cluster
+                self._moved(channel)
         # pong, unsubscribe confirmations: nothing to do
+
+    def _confirmed(self, command: str, channel: str) -> None:
+        for fut in self._pending.pop((command, channel), None) or ():
+            if not fut.done():
+                fut.set_result(None)
+
+    def _on_error_reply(self, err: ResponseError) -> None:
+        if self.sharded and self._unconfirmed:
+            channel = self._unconfirmed.popleft()
+            if str(err).startswith("MOVED") and channel in self.channels:
+                self._moved(channel)
+                return
+            self._confirmed("ssubscribe", channel)
+        log.warning("Redis refused a subscription on %s: %s", self.name, err)
+
+    def _moved(self, channel: str) -> None:
+        """Hand ``channel`` (and its callbacks) over to the connection of its new node."""
+        callbacks = self.channels.pop(channel, [])
+        self._confirmed("ssubscribe", channel)
+        if self.on_moved is not None and callbacks:
+            self.on_moved(channel, callbacks)
 
     @staticmethod
     def _call(callbacks: list[Callback], channel: str, payload: bytes) -> None:
@@ -453,6 +498,8 @@ class RedisConnection:
         self._closed = False
         self._users = 0
         self._start_lock = asyncio.Lock()
+        self._move_lock = asyncio.Lock()
+        self._moves: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------- lifecycle
 
@@ -515,6 +562,8 @@ class RedisConnection:
             for sub in (self._subscriber, *self._sharded.values()):
                 if sub is not None:
                     await sub.close()
+            for task in list(self._moves):
+                task.cancel()
             self._sharded.clear()
             self._subscriber = None
             self._publisher = None
@@ -602,9 +651,41 @@ class RedisConnection:
         if sub is None:
             sub = self._sharded[name] = _Subscriber(f"sharded-subscriber {name}", kwargs, cls,
                                                     self._health, True)
+            sub.on_moved = self._on_moved
             sub.start()
             await sub.wait_connected(SUBSCRIBE_TIMEOUT)
         return sub
+
+    def _on_moved(self, channel: str, callbacks: list[Callback]) -> None:
+        task = asyncio.get_running_loop().create_task(self._move(channel, callbacks))
+        self._moves.add(task)
+        task.add_done_callback(self._moves.discard)
+
+    async def _move(self, channel: str, callbacks: list[Callback]) -> None:
+        """Subscribe ``channel`` again on the node that serves its slot now."""
+        async with self._move_lock:
+            for attempt in range(20):
+                if self._closed:
+                    return
+                try:
+                    client = self.client
+                    if isinstance(client, RedisCluster):
+                        await client.nodes_manager.initialize()
+                    sub = await self._shard_for(channel)
+                    if channel in sub.channels:  # moved back already
+                        sub.channels[channel].extend(
+                            c for c in callbacks if c not in sub.channels[channel])
+                        return
+                    for callback in callbacks:
+                        await sub.add("ss", channel, callback)
+                    log.info("sharded channel %s now on %s", channel, sub.name)
+                    return
+                except (RedisError, OSError) as err:
+                    if attempt == 19:
+                        log.warning("could not subscribe %s again after its slot moved: %s",
+                                    channel, err)
+                        return
+                    await asyncio.sleep(_backoff(attempt))
 
     async def ssubscribe(self, channel: str, callback: Callback) -> None:
         """``SSUBSCRIBE channel`` (on the node owning its slot on a Redis Cluster)."""

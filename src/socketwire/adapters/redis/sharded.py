@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ...exceptions import RemoteProtocolError
 from ...protocol.cluster import ClusterMessage, MessageType, decode_message, encode_message
 from ..cluster import ClusterAdapter
-from .connection import RedisConnection
+from .connection import RedisConnection, RedisUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -81,7 +81,7 @@ class ShardedRedisAdapter(ClusterAdapter):
                  channel_prefix: str = "socket.io",
                  subscription_mode: SubscriptionMode = "dynamic") -> None:
         super().__init__(nsp)
-        self.connection = connection
+        self.conn = connection
         self.mode = subscription_mode
         self.channel = f"{channel_prefix}#{nsp.name}#"
         self.response_channel = f"{self.channel}{self.uid}#"
@@ -96,9 +96,9 @@ class ShardedRedisAdapter(ClusterAdapter):
 
     async def init(self) -> None:
         """Connect, subscribe to the main and response channels (and existing rooms)."""
-        await self.connection.start()
-        await self.connection.ssubscribe(self.channel, self._on_payload)
-        await self.connection.ssubscribe(self.response_channel, self._on_payload)
+        await self.conn.start()
+        await self.conn.ssubscribe(self.channel, self._on_payload)
+        await self.conn.ssubscribe(self.response_channel, self._on_payload)
         self._started = True
         for room in list(self.rooms):
             self._room_created(room)
@@ -111,11 +111,11 @@ class ShardedRedisAdapter(ClusterAdapter):
         async with self._ops:
             for channel in (self.channel, self.response_channel, *self._room_channels):
                 try:
-                    await self.connection.sunsubscribe(channel, self._on_payload)
+                    await self.conn.sunsubscribe(channel, self._on_payload)
                 except Exception as exc:  # Redis gone: nothing to unsubscribe from
                     log.debug("sunsubscribe %s: %s", channel, exc)
             self._room_channels.clear()
-        await self.connection.close()
+        await self.conn.close()
 
     # --------------------------------------------------------------- channels
 
@@ -135,14 +135,14 @@ class ShardedRedisAdapter(ClusterAdapter):
         if channel in self._room_channels:
             return
         self._room_channels.add(channel)
-        self._change(self.connection.ssubscribe, channel)
+        self._change(self.conn.ssubscribe, channel)
 
     def _room_deleted(self, room: str) -> None:
         channel = self.room_channel(room)
         if not self._started or channel not in self._room_channels:
             return
         self._room_channels.discard(channel)
-        self._change(self.connection.sunsubscribe, channel)
+        self._change(self.conn.sunsubscribe, channel)
 
     def _change(self, operation: Callable[..., Any], channel: str) -> None:
         async def run() -> None:
@@ -169,12 +169,12 @@ class ShardedRedisAdapter(ClusterAdapter):
 
     def do_publish(self, message: ClusterMessage) -> None:
         """SPUBLISH the message (encoded once) on its channel."""
-        self.connection.spublish(self._channel_for(message), encode_message(message))
+        self.conn.spublish(self._channel_for(message), encode_message(message))
         return None
 
     def do_publish_response(self, requester_uid: str, response: ClusterMessage) -> None:
         """SPUBLISH the response on the requester's channel."""
-        self.connection.spublish(f"{self.channel}{requester_uid}#", encode_message(response))
+        self.conn.spublish(f"{self.channel}{requester_uid}#", encode_message(response))
 
     def _on_payload(self, channel: str, payload: bytes) -> None:
         try:
@@ -187,9 +187,13 @@ class ShardedRedisAdapter(ClusterAdapter):
         else:
             self.on_message(message)
 
-    async def server_count(self) -> int:
-        """``PUBSUB SHARDNUMSUB`` of the main channel: the servers serving the namespace."""
-        return await self.connection.shardnumsub(self.channel)
+    async def count_servers(self) -> int:
+        """``PUBSUB SHARDNUMSUB`` of the main channel: the servers serving the namespace (raises
+        ``RedisUnavailable`` while Redis is down)."""
+        try:
+            return await self.conn.shardnumsub(self.channel)
+        except RedisUnavailable:
+            raise RedisUnavailable("Redis is unreachable") from None
 
 
 def _consume(task: asyncio.Task[Any]) -> None:

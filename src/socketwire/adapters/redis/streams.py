@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -46,7 +47,7 @@ from ...protocol.cluster import (
 )
 from ..base import BroadcastOptions, PersistedSession, RestoredSession
 from ..cluster import ClusterAdapter, decode_options
-from .connection import BACKOFF_MAX, BACKOFF_MIN, RedisConnection
+from .connection import BACKOFF_MAX, BACKOFF_MIN, RedisConnection, RedisUnavailable
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -153,7 +154,8 @@ class _Hub:
         self._writes: deque[tuple[str, dict[str, str], asyncio.Future[str | None]]] = deque()
         self._writer: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._down = False  # the readers or the writer are failing (logged once)
+        self._down = False  # the readers or the writer are failing
+        self._warned = False  # ... and that was logged
 
     @property
     def client(self) -> Any:
@@ -270,15 +272,10 @@ class _Hub:
                 continue
             batch = list(self._writes)
             try:
-                if len(batch) == 1:
-                    stream, fields, _ = batch[0]
-                    ids = [await self.client.xadd(stream, fields, maxlen=max_len,
-                                                  approximate=True)]
-                else:
-                    pipe = self.client.pipeline(transaction=False)
-                    for stream, fields, _ in batch:
-                        pipe.xadd(stream, fields, maxlen=max_len, approximate=True)
-                    ids = await pipe.execute()
+                try:
+                    ids = await self._append(batch, max_len)
+                except RedisConnectionError:  # a pooled connection Redis closed: once more
+                    ids = await self._append(batch, max_len)
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -298,6 +295,16 @@ class _Hub:
                 if not future.done():
                     future.set_result(_text(entry_id))
 
+    async def _append(self, batch: list[tuple[str, dict[str, str], Any]],
+                      max_len: int) -> list[Any]:
+        if len(batch) == 1:
+            stream, fields, _ = batch[0]
+            return [await self.client.xadd(stream, fields, maxlen=max_len, approximate=True)]
+        pipe = self.client.pipeline(transaction=False)
+        for stream, fields, _ in batch:
+            pipe.xadd(stream, fields, maxlen=max_len, approximate=True)
+        return list(await pipe.execute())
+
     async def _flush(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -305,14 +312,21 @@ class _Hub:
             await asyncio.sleep(0.005)
 
     def _failing(self, what: str, exc: BaseException) -> None:
+        """Streams commands fail. An outage of Redis is reported once, by the connection
+        layer; a warning here only when they keep failing while pub/sub works."""
         if not self._down:
             self._down = True
-            log.warning("Redis streams unreachable (%s: %s); retrying", what, exc)
+            self._warned = False
+            log.debug("Redis streams unreachable (%s: %s); retrying", what, exc)
+        elif not self._warned and self.connection.available:
+            self._warned = True
+            log.warning("Redis streams commands fail while Redis answers (%s: %s); retrying",
+                        what, exc)
 
     def _working(self) -> None:
         if self._down:
             self._down = False
-            log.info("Redis streams reachable again")
+            log.debug("Redis streams reachable again")
 
 
 def _streams(reply: Any) -> list[tuple[Any, list[Any]]]:
@@ -345,7 +359,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         self._started = False
 
     @property
-    def connection(self) -> RedisConnection:
+    def conn(self) -> RedisConnection:
         """The Redis connections this server's streams adapters share."""
         return self.hub.connection
 
@@ -353,9 +367,9 @@ class RedisStreamsAdapter(ClusterAdapter):
 
     async def init(self) -> None:
         """Connect, subscribe to the pub/sub channels, start reading the stream."""
-        await self.connection.start()
-        subscribe = (self.connection.ssubscribe if self.hub.options.use_sharded_pubsub
-                     else self.connection.subscribe)
+        await self.conn.start()
+        subscribe = (self.conn.ssubscribe if self.hub.options.use_sharded_pubsub
+                     else self.conn.subscribe)
         await subscribe(self.public_channel, self._on_payload)
         await subscribe(self.private_channel, self._on_payload)
         await self.hub.add(self)
@@ -367,22 +381,22 @@ class RedisStreamsAdapter(ClusterAdapter):
             return
         self._started = False
         await self.hub.remove(self)
-        unsubscribe = (self.connection.sunsubscribe if self.hub.options.use_sharded_pubsub
-                       else self.connection.unsubscribe)
+        unsubscribe = (self.conn.sunsubscribe if self.hub.options.use_sharded_pubsub
+                       else self.conn.unsubscribe)
         for channel in (self.public_channel, self.private_channel):
             try:
                 await unsubscribe(channel, self._on_payload)
             except Exception as exc:  # Redis gone: nothing to unsubscribe from
                 log.debug("unsubscribe %s: %s", channel, exc)
-        await self.connection.close()
+        await self.conn.close()
 
     # -------------------------------------------------------------- transport
 
     def _send(self, channel: str, payload: bytes) -> None:
         if self.hub.options.use_sharded_pubsub:
-            self.connection.spublish(channel, payload)
+            self.conn.spublish(channel, payload)
         else:
-            self.connection.publish(channel, payload)
+            self.conn.publish(channel, payload)
 
     def do_publish(self, message: ClusterMessage) -> asyncio.Future[str | None] | None:
         """Transient messages over pub/sub; the others appended to the stream (the future
@@ -413,11 +427,15 @@ class RedisStreamsAdapter(ClusterAdapter):
         if isinstance(message, dict) and isinstance(message.get("type"), int):
             self.on_message(cast(ClusterMessage, message))
 
-    async def server_count(self) -> int:
-        """``PUBSUB NUMSUB`` (``SHARDNUMSUB``) of the public channel."""
-        if self.hub.options.use_sharded_pubsub:
-            return await self.connection.shardnumsub(self.public_channel)
-        return await self.connection.numsub(self.public_channel)
+    async def count_servers(self) -> int:
+        """``PUBSUB NUMSUB`` (``SHARDNUMSUB``) of the public channel (raises
+        ``RedisUnavailable`` while Redis is down)."""
+        try:
+            if self.hub.options.use_sharded_pubsub:
+                return await self.conn.shardnumsub(self.public_channel)
+            return await self.conn.numsub(self.public_channel)
+        except RedisUnavailable:
+            raise RedisUnavailable("Redis is unreachable") from None
 
     # --------------------------------------------------------------- sessions
 
