@@ -90,12 +90,14 @@ class Server:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(30)
         handed = received = 0
-        for name in os.listdir(self.stats):
+        accepted = []
+        for name in sorted(os.listdir(self.stats)):
             with open(os.path.join(self.stats, name)) as f:
                 s = json.load(f)
             handed += s["handed_off"]
             received += s["received"]
-        return {"handed_off": handed, "received": received}
+            accepted.append(s.get("accepted", 0))
+        return {"handed_off": handed, "received": received, "accepted_per_worker": accepted}
 
 
 def http(sock: socket.socket, method: str, target: str, body: bytes = b"") -> bytes:

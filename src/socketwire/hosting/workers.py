@@ -155,6 +155,7 @@ class _Router:
         self.info = info
         self.path = path.encode("latin-1")
         self.peers: dict[int, socket.socket] = {}
+        self.accepted = 0  # connections this worker accepted from the shared socket
         self.handed_off = 0
         self.received = 0
 
@@ -292,6 +293,7 @@ class _WorkerServer(StandaloneServer):
 
     def protocol_factory(self) -> asyncio.Protocol:
         """Every connection is routed."""
+        self.router.accepted += 1
         return _RoutedHttpProtocol(self, self.router)
 
     def take_handoffs(self, listener: socket.socket) -> None:
@@ -469,8 +471,8 @@ def _write_stats(info: WorkerInfo, router: _Router) -> None:
     folder = os.environ.get("SOCKETWIRE_WORKERS_STATS")
     if not folder:
         return
-    stats = {"slot": info.slot, "pid": os.getpid(), "handed_off": router.handed_off,
-             "received": router.received}
+    stats = {"slot": info.slot, "pid": os.getpid(), "accepted": router.accepted,
+             "handed_off": router.handed_off, "received": router.received}
     path = os.path.join(folder, f"worker-{info.slot}-{os.getpid()}.json")
     with contextlib.suppress(OSError), open(path, "w") as f:
         json.dump(stats, f)
