@@ -407,6 +407,8 @@ class _Plan:
     use_uvloop: bool
     server_options: dict[str, Any]
     parent: int
+    reuse_port: bool = False
+    backlog: int = 1024
 
 
 def _set_parent_death_signal() -> None:
@@ -452,7 +454,11 @@ def _worker_main(plan: _Plan, slot: int, ready_fd: int) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await server.start(None, None, sock=plan.listener)
+        listener = plan.listener
+        if plan.reuse_port:  # a socket of its own, the kernel spreading connections by hash
+            host, port = plan.listener.getsockname()[:2]
+            listener = _bind(host, port, plan.backlog, reuse_port=True)
+        await server.start(None, None, sock=listener)
         server.take_handoffs(plan.handoff[slot])
         os.write(ready_fd, b"1")
         os.close(ready_fd)
@@ -607,18 +613,22 @@ def _describe(status: int) -> str:
     return f"status {os.waitstatus_to_exitcode(status)}"
 
 
-def _bind(host: str, port: int, backlog: int) -> socket.socket:
+def _bind(host: str, port: int, backlog: int, reuse_port: bool = False,
+          listen: bool = True) -> socket.socket:
     infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                flags=socket.AI_PASSIVE)
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(address)
-        sock.listen(backlog)
+        if listen:
+            sock.listen(backlog)
         sock.setblocking(False)
     except BaseException:
         sock.close()
@@ -643,6 +653,7 @@ def run_workers(
     use_uvloop: bool = True,
     on_started: Callable[[Any], None] | None = None,
     backlog: int = 1024,
+    reuse_port: bool | None = None,
     **server_options: Any,
 ) -> None:
     """Serve ``app`` with ``workers`` processes (``0`` or ``"auto"``: one per core) sharing
@@ -651,11 +662,17 @@ def run_workers(
     ``on_started(supervisor)`` is called once every worker serves (``.port``, ``.workers``:
     slot -> pid); by default a line saying where it serves is printed. Other keyword
     arguments are :class:`~socketwire.hosting.standalone.StandaloneServer`'s.
+
+    ``reuse_port=True`` (or ``SOCKETWIRE_WORKERS_REUSE_PORT=1``), for comparison: each worker
+    listens on a ``SO_REUSEPORT`` socket of its own instead of the shared one (the parent
+    keeps the port bound, not listening); see docs/scaling.md for why it is not the default.
     """
+    if reuse_port is None:
+        reuse_port = os.environ.get("SOCKETWIRE_WORKERS_REUSE_PORT") == "1"
     if not hasattr(os, "fork"):
         raise RuntimeError("workers need fork(): not available on this platform")
     count = resolve_workers(workers)
-    listener = _bind(host, port, backlog)
+    listener = _bind(host, port, backlog, reuse_port=reuse_port, listen=not reuse_port)
     rundir = tempfile.mkdtemp(prefix="socketwire-workers-")
     os.chmod(rundir, 0o700)
     bus: list[socket.socket] = []
@@ -670,7 +687,7 @@ def run_workers(
             handoff.append(_unix_listener(os.path.join(rundir, f"fd-{slot}"),
                                           socket.SOCK_SEQPACKET))
         plan = _Plan(app, static_files, count, rundir, listener, bus, handoff, use_uvloop,
-                     server_options, parent)
+                     server_options, parent, reuse_port, backlog)
         supervisor = _Supervisor(plan)
         for slot in range(count):
             supervisor.spawn(slot)
