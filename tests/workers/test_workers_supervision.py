@@ -212,3 +212,53 @@ async def test_one_keepalive_connection_for_sessions_of_every_worker() -> None:
     stats = server.stats()
     assert sum(s["handed_off"] for s in stats) >= 10, stats
     assert not server.errors(), server.log()
+
+
+async def test_request_for_another_worker_behind_a_pending_one() -> None:
+    """On one connection, a POST for another worker's session sent while a long-poll of this
+    worker's session is pending: it waits for the poll's answer, then the connection moves to
+    the other worker, and both answers come back in order."""
+    server = WorkersServer.start([PYTHON, APP], 2)
+    try:
+        def scenario() -> int:
+            handed = 0
+            for _ in range(20):
+                with socket.create_connection(("127.0.0.1", server.port)) as other:
+                    _, body = _request(other, "GET", "/socket.io/?EIO=4&transport=polling")
+                far = json.loads(body[1:])["sid"]
+                with socket.create_connection(("127.0.0.1", server.port)) as s:
+                    _, body = _request(s, "GET", "/socket.io/?EIO=4&transport=polling")
+                    near = json.loads(body[1:])["sid"]
+                    if slot_of(near) == slot_of(far):
+                        continue
+                    handed += 1
+                    qn = f"/socket.io/?EIO=4&transport=polling&sid={near}"
+                    qf = f"/socket.io/?EIO=4&transport=polling&sid={far}"
+                    with socket.create_connection(("127.0.0.1", server.port)) as side:
+                        assert _request(side, "POST", qn, b"40") == (200, b"ok")
+                    assert _request(s, "GET", qn)[1].startswith(b"40{")
+                    s.sendall(f"GET {qn} HTTP/1.1\r\nHost: x\r\n\r\n".encode())  # pending
+                    time.sleep(0.1)
+                    s.sendall(f"POST {qf} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n40"
+                              .encode())
+                    time.sleep(0.1)
+                    with socket.create_connection(("127.0.0.1", server.port)) as side:
+                        assert _request(side, "POST", qn, b'421["whoami"]') == (200, b"ok")
+                    data = b""
+                    while data.count(b"HTTP/1.1 200") < 2 or not data.endswith(b"ok"):
+                        chunk = s.recv(65536)
+                        assert chunk, data
+                        data += chunk
+                    first, second = data.split(b"HTTP/1.1 200")[1:]
+                    assert b"431[" in first and second.endswith(b"\r\n\r\nok"), data
+                    with socket.create_connection(("127.0.0.1", server.port)) as side:
+                        _, body = _request(side, "GET", qf)
+                    assert body.startswith(b"40{"), body  # the POST reached its owner
+                if handed >= 3:
+                    break
+            return handed
+
+        assert await asyncio.to_thread(scenario) >= 3
+    finally:
+        assert server.stop() == 0
+    assert not server.errors(), server.log()

@@ -259,17 +259,21 @@ class _RoutedHttpProtocol(_HttpProtocol):
 
     async def _work(self) -> None:
         await super()._work()
-        if self.handoff is not None:
-            self._try_handoff()
+        if self.handoff is not None:  # once this task is done
+            asyncio.get_running_loop().call_soon(self._try_handoff)
 
     def _try_handoff(self) -> None:
         if self.handoff is None or (self.worker is not None and not self.worker.done()):
             return  # answers to earlier requests go out first
-        slot, data = self.handoff
-        self.handoff = None
         transport = self.transport
         if transport is None or transport.is_closing() or self.closed:
+            self.handoff = None
             return
+        if transport.get_write_buffer_size():  # what we still send must not mix with theirs
+            asyncio.get_running_loop().call_later(0.005, self._try_handoff)
+            return
+        slot, data = self.handoff
+        self.handoff = None
         sock = transport.get_extra_info("socket")
         if sock is not None and self.router.hand_off(slot, sock.fileno(), data):
             # the connection is the owner's now: drop our file descriptor, not the connection
