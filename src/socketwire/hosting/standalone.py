@@ -29,7 +29,7 @@ from ..engine.http import (
     WebSocketHandler,
 )
 from ..engine.static import StaticFiles
-from . import wsframes
+from . import tune_gc, wsframes
 from ._abort import abort_transport
 
 __all__ = ["StandaloneServer", "run", "serve"]
@@ -738,6 +738,7 @@ def run(
         server = await serve(app, host, port, static_files,
                              http_header_timeout=http_header_timeout,
                              http_keepalive_timeout=http_keepalive_timeout)
+        tune_gc()  # start-up done: see socketwire.hosting.tune_gc
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
