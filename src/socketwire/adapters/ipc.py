@@ -250,6 +250,7 @@ class IpcBus:
     # -------------------------------------------------------------- receive
 
     def worker_seen(self, slot: int, link: _Incoming) -> None:
+        """Worker ``slot`` connected to us (its first frame named it)."""
         old = self._links.get(slot)
         if old is not None and old is not link:
             self._forget(slot)  # the worker was restarted: its predecessor is gone
