@@ -37,9 +37,11 @@ class WebSocketAcceptance:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
-def new_sid() -> str:
-    """A fresh, unguessable session id (120 random bits, URL-safe)."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(15)).decode("ascii")
+def new_sid(prefix: str = "") -> str:
+    """A fresh, unguessable session id: 20 URL-safe characters (120 random bits), the first
+    ones replaced by ``prefix`` (``--workers`` names the worker owning the session there)."""
+    sid = base64.urlsafe_b64encode(secrets.token_bytes(15)).decode("ascii")
+    return prefix + sid[len(prefix):] if prefix else sid
 
 
 SHUTDOWN_GRACE = 1.0
@@ -94,6 +96,12 @@ class EngineServer:
         self.max_buffered_bytes = max_buffered_bytes
         self.volatile_threshold = volatile_threshold
         self.sessions: dict[str, EngineSession] = {}
+        #: the first characters of every new session id (set by ``--workers``: they name the
+        #: worker that owns the session)
+        self.sid_prefix = ""
+        #: seconds a polling session closed by the client ("1" in a POST) waits for a GET
+        #: still on its way (``--workers``: it may be passing through another worker); 0 here
+        self.client_close_grace = 0.0
         self.hooks = EngineHooks()
         self._refused_origins: set[str] = set()  # logged once each (at most 100 of them)
         if packet_tracing_wanted():  # debug output of socketwire.packets is on
@@ -160,7 +168,7 @@ class EngineServer:
     def _open_session(
         self, transport: str, request: HttpRequest, sid: str | None = None
     ) -> EngineSession:
-        sid = sid or new_sid()
+        sid = sid or new_sid(self.sid_prefix)
         session = EngineSession(self, sid, transport, request)
         self.sessions[sid] = session
         return session
@@ -273,7 +281,7 @@ class EngineServer:
             if hs.sid is None:
                 await self._check_allowed(request)
                 eio.check_version_of(request.query)
-                sid = new_sid()
+                sid = new_sid(self.sid_prefix)
                 return WebSocketAcceptance(
                     functools.partial(self._attach_new, request, sid), self._cookie_header(sid)
                 )

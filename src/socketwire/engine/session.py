@@ -457,6 +457,10 @@ class EngineSession:
             self._finish()
         elif self._poll is not None:
             self._release_poll()  # the GET answers, then finishes the session
+        elif client_initiated and self.server.client_close_grace > 0:
+            # --workers: the client's GET may still be on its way through another worker; it
+            # gets its "6" if it comes within the grace, and the session is gone after it
+            self._timer = self._loop.call_later(self.server.client_close_grace, self._finish)
         elif client_initiated or reason in _GONE_AT_ONCE:
             self._finish()  # as in Node: a broken session is gone, the next GET gets 400
         else:

@@ -634,12 +634,20 @@ class StandaloneServer:
         """The TCP port of the first listening socket."""
         return int(self._servers[0].sockets[0].getsockname()[1])
 
-    async def start(self, host: str, port: int, **kwargs: Any) -> None:
-        """Start the app (a Socket.IO server starts its adapters), then listen."""
+    def protocol_factory(self) -> asyncio.Protocol:
+        """The protocol of each accepted connection (``--workers`` routes requests there)."""
+        return _HttpProtocol(self)
+
+    async def start(self, host: str | None, port: int | None, **kwargs: Any) -> None:
+        """Start the app (a Socket.IO server starts its adapters), then listen (on
+        ``sock=`` when given: a socket already bound, as ``--workers`` shares one)."""
         await self.app.startup()
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _HttpProtocol(self), host, port,
-                                          reuse_address=True, **kwargs)
+        if kwargs.get("sock") is not None:
+            server = await loop.create_server(self.protocol_factory, **kwargs)
+        else:
+            server = await loop.create_server(self.protocol_factory, host, port,
+                                              reuse_address=True, **kwargs)
         self._servers.append(server)
 
     async def close(self) -> None:
@@ -708,12 +716,21 @@ def run(
     on_started: Any = None,
     http_header_timeout: float | None = 60.0,
     http_keepalive_timeout: float | None = 5.0,
+    workers: int | str | None = None,
 ) -> None:
     """Serve ``app`` until SIGINT or SIGTERM (blocking), on uvloop when installed.
 
     ``on_started(server)`` is called once listening; by default a line saying where it serves
-    is printed.
+    is printed. ``workers=N`` serves with N processes sharing the port (``0`` or ``"auto"``:
+    one per core), forked from this one: see :mod:`socketwire.hosting.workers`.
     """
+    if workers is not None and workers != 1:
+        from .workers import run_workers
+
+        run_workers(app, host, port, static_files, workers=workers, use_uvloop=use_uvloop,
+                    on_started=on_started, http_header_timeout=http_header_timeout,
+                    http_keepalive_timeout=http_keepalive_timeout)
+        return
     if use_uvloop:
         install_uvloop()
 

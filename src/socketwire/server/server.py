@@ -126,6 +126,8 @@ class Server:
         self._startup_lock = asyncio.Lock()
         self._adapters_open = True  # closed by the first shutdown, opened again by startup
         self._adapter_inits: set[asyncio.Task[None]] = set()
+        #: in a worker of ``run(io, workers=N)``: its ``WorkerInfo`` (``.slot``, ``.count``)
+        self.worker: Any = None
         self.sockets = self.of("/")
 
     # ------------------------------------------------------------ namespaces
@@ -307,6 +309,8 @@ class Server:
             except BaseException:
                 self._started = False
                 raise
+            for hook in list(self.hooks.startup):
+                hook()
 
     async def shutdown(self) -> None:
         """Close every connection ("server shutting down") and stop the adapters."""
@@ -327,6 +331,24 @@ class Server:
     async def close(self) -> None:
         """Node's ``io.close()``: the same as :meth:`shutdown`."""
         await self.shutdown()
+
+    # ---------------------------------------------------------------- workers
+
+    def join_workers(self, worker: Any) -> None:
+        """Called in each worker of ``run(io, workers=N)`` before it starts (``worker`` is a
+        ``hosting.workers.WorkerInfo``): unless an adapter was given, every namespace joins
+        the workers' cluster over local IPC (:mod:`socketwire.adapters.ipc`). The adapters
+        made before the fork are made again in the worker (each server of a cluster needs
+        its own uid), keeping their listeners."""
+        from ..adapters.ipc import create_ipc_adapter
+
+        self.worker = worker
+        if self.adapter_factory in (InMemoryAdapter, SessionAwareAdapter):
+            self.adapter_factory = create_ipc_adapter(worker)
+        for nsp in self.namespaces.values():  # dynamic parents are not there: they need none
+            old = nsp.adapter
+            nsp.adapter = self.adapter_factory(nsp)
+            nsp.adapter._listeners = old._listeners
 
     # ---------------------------------------------------------------- hosting
 
