@@ -16,7 +16,7 @@ from _vectors import load
 from socketwire.exceptions import RemoteProtocolError
 from socketwire.protocol import eio
 from socketwire.protocol.eio import EioType
-from socketwire.protocol.wtframes import FrameDecoder, encode_frame, frame_header
+from socketwire.protocol.wtframes import FrameDecoder, encode_frame, frame_header, session_id_of
 
 VECTORS = load("eio_webtransport.json")
 ERROR = {"type": "error", "data": "parser error"}
@@ -149,3 +149,9 @@ def test_header_lengths() -> None:
     assert frame_header(126, True) == b"\xfe\x00\x7e"
     assert frame_header(65535, False) == b"\x7e\xff\xff"
     assert frame_header(65536, True) == b"\xff" + (65536).to_bytes(8, "big")
+
+
+def test_session_id_of_the_first_open_packet() -> None:
+    assert session_id_of('{"sid":"abc"}') == "abc"
+    for payload in ("", "{", '{"sid":1}', '["abc"]', '"abc"', "{}"):
+        assert session_id_of(payload) is None

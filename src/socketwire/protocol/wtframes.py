@@ -21,7 +21,10 @@ from __future__ import annotations
 import enum
 import struct
 
-__all__ = ["FrameDecoder", "encode_frame", "frame_header"]
+from ..exceptions import RemoteProtocolError
+from . import jsoncodec
+
+__all__ = ["FrameDecoder", "encode_frame", "frame_header", "session_id_of"]
 
 _BINARY = 0x80
 _LEN16 = 126
@@ -138,3 +141,15 @@ class FrameDecoder:
         self._state = _State.FAILED
         self.error = reason
         self._buf.clear()
+
+
+def session_id_of(payload: str) -> str | None:
+    """The sid in the payload of the OPEN packet a client sends first on a WebTransport
+    stream to upgrade an existing session (``{"sid":"..."}``); ``None`` when there is none
+    or the payload is not such an object (the reference refuses those)."""
+    try:
+        data = jsoncodec.loads(payload)
+    except RemoteProtocolError:
+        return None
+    sid = data.get("sid") if isinstance(data, dict) else None
+    return sid if isinstance(sid, str) else None
