@@ -184,12 +184,18 @@ class EngineConnection:
         headers: Mapping[str, str] | None = None,
         transports: tuple[str, ...] = ("polling", "websocket"),
         ssl_verify: bool = True,
+        certificate_hashes: tuple[bytes, ...] = (),
     ) -> EngineConnection:
         """Handshake with the server at ``url`` over the first of ``transports``.
 
-        Raises :class:`ConnectError` (``"xhr poll error"`` or ``"websocket error"``) when
-        the server cannot be reached or refuses the handshake.
+        Raises :class:`ConnectError` (``"xhr poll error"``, ``"websocket error"`` or
+        ``"webtransport error"``) when the server cannot be reached or refuses the
+        handshake. ``certificate_hashes``: SHA-256 hashes of server certificates that
+        WebTransport trusts without a CA (a browser's ``serverCertificateHashes``).
         """
+        if transports[0] == "webtransport":
+            return await cls._open_webtransport(url, path, query or {}, headers, on_message,
+                                                ssl_verify, certificate_hashes)
         query = dict(query or {})
         http = aiohttp.ClientSession(
             headers=dict(headers or {}),
@@ -268,6 +274,32 @@ class EngineConnection:
             raise
 
     @classmethod
+    async def _open_webtransport(
+        cls,
+        url: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str] | None,
+        on_message: Callable[[str | bytes], None],
+        ssl_verify: bool,
+        certificate_hashes: tuple[bytes, ...],
+    ) -> EngineConnection:
+        from .webtransport import connect_webtransport  # aioquic: the webtransport extra
+
+        target = engine_url(url, path, {**query, "EIO": "4", "transport": "webtransport"})
+        target = "https" + target[target.index(":"):]  # HTTP/3: always TLS
+        channel = await connect_webtransport(target, ssl_verify=ssl_verify,
+                                             certificate_hashes=certificate_hashes,
+                                             headers=headers)
+        try:
+            await channel.send("0")  # as socket.io-client: an OPEN without data, a new session
+            return await cls.over_channel(channel, on_message, url=url, path=path,
+                                          query=query, transport="webtransport")
+        except BaseException:
+            await channel.close()
+            raise
+
+    @classmethod
     async def over_channel(
         cls,
         channel: Channel,
@@ -277,8 +309,11 @@ class EngineConnection:
         path: str = "/socket.io/",
         query: Mapping[str, str] | None = None,
         http: aiohttp.ClientSession | None = None,
+        transport: str = "websocket",
     ) -> EngineConnection:
-        """Start a WebSocket-style session over ``channel``: its first message is OPEN."""
+        """Start a WebSocket-style session over ``channel``: its first message is OPEN.
+        ``transport`` names it (``websocket``, or ``webtransport`` for a WebTransport
+        stream)."""
         first = await channel.receive()
         try:
             if not isinstance(first, str):
@@ -288,8 +323,8 @@ class EngineConnection:
                 raise RemoteProtocolError("expected an OPEN packet")
             info = eio.decode_open(payload)
         except RemoteProtocolError as exc:
-            raise ConnectError("websocket error", {"description": str(exc)}) from exc
-        return cls(info, "websocket", on_message, url=url, path=path, query=query, http=http,
+            raise ConnectError(f"{transport} error", {"description": str(exc)}) from exc
+        return cls(info, transport, on_message, url=url, path=path, query=query, http=http,
                    channel=channel)
 
     # ----------------------------------------------------------------- sending
@@ -323,7 +358,7 @@ class EngineConnection:
                 async with self._write_lock:
                     if self._paused or not self._outbox:
                         break
-                    if self.transport == "websocket":
+                    if self.transport != "polling":  # a message channel
                         assert self._channel is not None
                         packet = self._outbox.popleft()
                         try:
@@ -535,7 +570,7 @@ class EngineConnection:
                     await self._drained.wait()
                     async with self._write_lock:
                         if not self.closed.done():
-                            if self.transport == "websocket" and self._channel is not None:
+                            if self.transport != "polling" and self._channel is not None:
                                 with contextlib.suppress(aiohttp.ClientError, OSError,
                                                          RuntimeError):
                                     await self._channel.send("1")
