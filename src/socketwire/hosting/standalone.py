@@ -664,9 +664,9 @@ class StandaloneServer:
         """Stop listening, close every session and connection."""
         for server in self._servers:
             server.close()
-        if self.http3 is not None:
-            await self.http3.close()
         await self.app.shutdown()
+        if self.http3 is not None:  # after the sessions, which end their streams cleanly
+            await self.http3.close()
         # answers in progress (long-polls released by the shutdown) go out before the close
         busy = [c.worker for c in self.connections
                 if isinstance(c, _HttpProtocol) and c.worker is not None and not c.worker.done()]
