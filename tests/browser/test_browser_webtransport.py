@@ -1,4 +1,5 @@
-"""The official socket.io-client (its browser bundle) in headless Chromium over WebTransport.
+"""Browser clients in headless Chromium over WebTransport: the official socket.io-client (its
+browser bundle) and socketwire's own browser client (served by the server).
 
 socketwire serves HTTP/3 on the UDP port of the same number as its TCP port (where the client
 looks for it) with a fresh self-signed certificate, which the page trusts by its SHA-256 hash
@@ -129,16 +130,20 @@ async def with_uvicorn(io: Server, static: Path) -> AsyncIterator[tuple[str, byt
 
 
 HOSTS = {"standalone": standalone, "uvicorn": with_uvicorn}
+# client -> the page that loads it (both set window.io)
+PAGES = {"official.html": "/socket.io.min.js", "socketwire.html": "/socket.io/socketwire.js"}
+CLIENTS = {"official": "official.html", "socketwire": "socketwire.html"}
 
 
 @pytest.fixture(scope="module")
 def static(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("wt-page")
     shutil.copy(OFFICIAL_BUNDLE, path / "socket.io.min.js")
-    (path / "index.html").write_text(
-        '<!doctype html><html><head><link rel="icon" href="data:,"></head><body>'
-        '<script src="/socket.io.min.js"></script></body></html>'
-    )
+    for page, script in PAGES.items():
+        (path / page).write_text(
+            '<!doctype html><html><head><link rel="icon" href="data:,"></head><body>'
+            f'<script src="{script}"></script></body></html>'
+        )
     return path
 
 
@@ -202,15 +207,16 @@ SCENARIO = """async ([hash, transports]) => {
 
 @pytest.mark.parametrize("transports", list(TRANSPORTS))
 @pytest.mark.parametrize("host", list(HOSTS))
-async def test_official_client_over_webtransport(
-    browser: Any, static: Path, host: str, transports: str
+@pytest.mark.parametrize("client", list(CLIENTS))
+async def test_browser_client_over_webtransport(
+    browser: Any, static: Path, client: str, host: str, transports: str
 ) -> None:
     io, seen = build()
     async with HOSTS[host](io, static) as (url, cert_hash):
         context = await browser.new_context()
         try:
             page = await context.new_page()
-            await page.goto(url + "/index.html")
+            await page.goto(f"{url}/{CLIENTS[client]}")
             result = await page.evaluate(SCENARIO, [list(cert_hash), TRANSPORTS[transports]])
         finally:
             await context.close()
