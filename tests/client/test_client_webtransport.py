@@ -144,6 +144,29 @@ async def test_python_client_over_webtransport() -> None:
                 await asyncio.sleep(0.02)
 
 
+@pytest.mark.parametrize("transports", [["polling", "webtransport"],
+                                        ["polling", "websocket", "webtransport"]])
+async def test_python_client_upgrades_polling_to_webtransport(transports: list[str]) -> None:
+    async with http3_server(build()) as server:
+        client = client_for(server)
+        upgraded: list[str] = []
+        try:
+            await client.connect(url_of(server), transports=transports, wait_timeout=TIMEOUT)
+            async with asyncio.timeout(TIMEOUT):
+                while client.transport != "webtransport":
+                    upgraded.append(str(client.transport))
+                    await asyncio.sleep(0.02)
+            assert upgraded and set(upgraded) == {"polling"}  # it started on polling
+            assert await client.emit_with_ack("transport") == "webtransport"
+            big = "y" * 70_000
+            echoed = asyncio.ensure_future(next_of(client, "echo"))
+            await asyncio.sleep(0)
+            client.emit("echo", big, b"\x01")
+            assert await echoed == [big, b"\x01"]
+        finally:
+            await client.disconnect()
+
+
 async def test_ack_values() -> None:
     async with http3_server(build()) as server:
         client = client_for(server)

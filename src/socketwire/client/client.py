@@ -200,8 +200,8 @@ class AsyncClient:
         ``auth`` is the CONNECT payload: a dict, or a callable (sync or async) asked again
         for every (re)connection. ``transports`` lists ``polling``, ``websocket`` and/or
         ``webtransport`` (HTTP/3, the ``webtransport`` extra); the first is used for the
-        handshake and polling is upgraded to WebSocket when both are listed (not yet to
-        WebTransport: list it first to use it). Raises
+        handshake and polling is upgraded to the others (WebTransport first when the server
+        offers it, as socket.io-client). Raises
         :class:`ConnectError` when the server cannot be reached (unless ``retry``, which
         keeps trying as reconnections do), refuses a namespace (with the server's message
         and data) or does not answer within ``wait_timeout`` seconds; the client is then
