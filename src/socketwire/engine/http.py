@@ -126,6 +126,10 @@ class WebTransportApp(Protocol):
     def max_http_buffer_size(self) -> int:
         """The largest packet accepted, in bytes."""
 
+    @property
+    def upgrade_timeout(self) -> float:
+        """Seconds a session may take to open its stream and send its first packet."""
+
     async def open_webtransport(self, request: HttpRequest) -> HttpResponse | None:
         """Accept (``None``) or refuse (the response to send) a session request."""
 

@@ -425,10 +425,7 @@ class Http3Server:
     ) -> None:
         self.app = app
         self.certificate = certificate or self_signed_certificate()
-        if upgrade_timeout is None:
-            engine = getattr(app, "engine", app)
-            upgrade_timeout = float(getattr(engine, "upgrade_timeout", 10.0))
-        self.upgrade_timeout = upgrade_timeout
+        self.upgrade_timeout = app.upgrade_timeout if upgrade_timeout is None else upgrade_timeout
         self._server: QuicServer | None = None
         self._transport: asyncio.DatagramTransport | None = None
 

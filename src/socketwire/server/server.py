@@ -260,6 +260,11 @@ class Server:
         """The largest request body accepted."""
         return self.engine.max_http_buffer_size
 
+    @property
+    def upgrade_timeout(self) -> float:
+        """Seconds an upgrade (or a new WebTransport session's first packet) may take."""
+        return self.engine.upgrade_timeout
+
     async def handle_http(self, request: HttpRequest) -> HttpResponse:
         """Answer an HTTP request under ``path`` (the browser client files, then Engine.IO)."""
         if self.serve_client and request.method in ("GET", "HEAD"):
