@@ -4,7 +4,7 @@
 
 ``socketwire``: socketwire's classic Redis adapter (standalone host). ``python-socketio``:
 python-socketio's ``AsyncRedisManager`` on aiohttp. On the client event ``burst`` {count,
-rate} the server broadcasts ``count`` events ``m`` [seq, sent_ms] to everyone, ``rate`` per
+rate, event="m"} the server broadcasts ``count`` events [seq, sent_ms] to everyone, ``rate`` per
 second (0: as fast as it can, yielding to the loop every 100). Prints ``ready`` when serving.
 """
 
@@ -40,7 +40,7 @@ async def run_socketwire(port: int, url: str) -> None:
         async def burst(spec: dict[str, Any]) -> str:
             started = time.perf_counter()
             for i in range(int(spec["count"])):
-                io.emit("m", i, time.time() * 1000)
+                io.emit(spec.get("event", "m"), i, time.time() * 1000)
                 await pace(i, float(spec.get("rate", 0)), started)
             return "done"
 
@@ -65,7 +65,7 @@ async def run_python_socketio(port: int, url: str) -> None:
     async def burst(sid: str, spec: dict[str, Any]) -> str:
         started = time.perf_counter()
         for i in range(int(spec["count"])):
-            await sio.emit("m", (i, time.time() * 1000))
+            await sio.emit(spec.get("event", "m"), (i, time.time() * 1000))
             await pace(i, float(spec.get("rate", 0)), started)
         return "done"
 

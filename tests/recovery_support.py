@@ -44,6 +44,10 @@ def recovery_app(max_disconnection: float = 120.0) -> socketwire.Server:
         def send(n: Any) -> None:
             socket.emit("ev", n)
 
+        @socket.on("kick")
+        def kick() -> None:
+            socket.disconnect()  # "server namespace disconnect": not kept for recovery
+
         @socket.on("drop")
         def drop(room: str) -> None:
             socket.conn.close()

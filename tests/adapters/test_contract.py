@@ -90,6 +90,7 @@ async def test_test_client_starts_the_adapters_once() -> None:
     async with TestClient(io), TestClient(io):
         assert sorted(journal) == [("init", "/"), ("init", "/early")]
     await io.shutdown()
+    await io.shutdown()  # as uvicorn's shutdown and the lifespan's both do: closed once
     assert sorted(n for k, n in journal if k == "close") == ["/", "/early"]
     async with TestClient(io):  # a server shut down starts again
         assert journal.count(("init", "/")) == 2

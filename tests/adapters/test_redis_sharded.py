@@ -276,3 +276,27 @@ async def test_on_a_redis_cluster_after_resharding(redis_cluster: RedisCluster) 
             assert await a.sockets.adapter.server_count() == 2  # type: ignore[attr-defined]
         finally:
             _move_slot(redis_cluster, "socket.io#/#")  # leave the module's cluster as found
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic", "dynamic-private"])
+def test_channels_are_those_nodes_adapter_chose(mode: str) -> None:
+    """The channel of every message of the vectors, as Node's sharded adapter published it
+    (tests/vectors/cluster_messages.json, recorded from the Node package)."""
+    import json
+    from pathlib import Path
+
+    from socketwire.adapters.redis import RedisConnection
+
+    vectors = json.loads((Path(__file__).parents[1] / "vectors" / "cluster_messages.json")
+                         .read_text())
+    io = socketwire.Server(adapter=create_sharded_adapter(
+        RedisConnection("redis://127.0.0.1:1/0"), subscription_mode=mode))  # never connected
+    adapter = io.sockets.adapter
+    assert isinstance(adapter, ShardedRedisAdapter)
+    cases = [c for c in vectors["sharded"] if c["mode"] == mode and not c.get("response")]
+    assert len(cases) == 19
+    for case in cases:
+        message = json.loads(json.dumps(case["message"]))
+        message["uid"] = adapter.uid
+        expected = case["channel"].replace("UID", adapter.uid)
+        assert adapter.channel_for(message) == expected, case["name"]

@@ -245,3 +245,46 @@ async def test_on_a_redis_cluster(redis_cluster: RedisCluster) -> None:
         restored = await adapter.restore_session("Q" * 20, got[-1])
         assert restored is not None
         assert [p[:-1] for p in restored.missed_packets] == [["missed", 2]]
+
+
+async def test_sessions_of_a_shutdown_are_stored_before_the_connection_closes(
+        redis_server: RedisServer, redis: Redis) -> None:
+    io = socketwire.Server(adapter=create_streams_adapter(redis_server.url),
+                           connection_state_recovery=True)
+    await io.startup()
+    clients = [TestClient(io) for _ in range(20)]
+    for client in clients:
+        await client.connect()
+    pids = [s.pid for s in io.sockets.sockets.values()]
+    assert len(pids) == 20 and all(pids)
+    await io.shutdown()  # "server shutting down": every session persisted first
+    for pid in pids:
+        assert await redis.exists("sio:session:" + pid) == 1
+    for client in clients:
+        await client.disconnect()
+
+
+async def test_only_plaintext_skips_the_binary_check(redis_server: RedisServer,
+                                                     redis: Redis) -> None:
+    async with streams_cluster(redis_server.url, only_plaintext=True) as ((a, _b), (_ca, cb)):
+        a.emit("plain", {"n": 1})
+        assert await cb.wait_for("plain") == [{"n": 1}]
+        (entry,) = await redis.xrange("socket.io")
+        assert entry[1][b"data"] == (b'{"packet":{"type":2,"data":["plain",{"n":1}]},'
+                                     b'"opts":{"rooms":[],"except":[],"flags":{}}}')
+
+
+def test_transient_messages_are_those_node_publishes() -> None:
+    """Which messages Node's streams adapter sent over pub/sub rather than XADD (the vectors
+    recorded from the Node package; responses always go over pub/sub)."""
+    import json
+    from pathlib import Path
+
+    from socketwire.adapters.redis.streams import is_transient
+
+    vectors = json.loads((Path(__file__).parents[1] / "vectors" / "cluster_messages.json")
+                         .read_text())
+    for case in vectors["streams"]:
+        if case["message"]["type"] in (8, 10, 11, 12):
+            continue  # responses: do_publish_response, always pub/sub
+        assert is_transient(case["message"]) is (case["cmd"] == "PUBLISH"), case["name"]

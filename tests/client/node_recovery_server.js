@@ -51,6 +51,7 @@ io.on("connection", (socket) => {
   socket.on("state", (cb) => cb({ rooms: [...socket.rooms].sort(), data: socket.data,
     recovered: socket.recovered }));
   socket.on("send", (n) => socket.emit("ev", n));
+  socket.on("kick", () => socket.disconnect());
   // drops the connection, then emits to the socket's room, to everyone and to another room
   socket.on("drop", (room) => {
     socket.conn.close();

@@ -111,6 +111,31 @@ async def test_refused_after_max_disconnection_duration(clients: Any, kind: str)
         assert state["rooms"] == [client.sid] and state["recovered"] is False
 
 
+@pytest.mark.parametrize("kind", TARGETS)
+@pytest.mark.parametrize("how", ["client", "server"])
+async def test_deliberate_disconnects_are_not_recovered(clients: Any, kind: str,
+                                                        how: str) -> None:
+    # as Node: only transport failures, ping timeouts and forced closes keep the session
+    async with serving(kind) as url:
+        client = clients(**FAST)
+        seen = Timeline(client)
+        await client.connect(url)
+        sid = client.sid
+        await client.emit_with_ack("join", "room1")
+        client.emit("send", 1)
+        await seen.wait_for(lambda: ("ev", 1) in seen.items)
+        if how == "client":
+            await client.socket().disconnect()  # "client namespace disconnect"
+            await client.wait()
+        else:
+            client.emit("kick")  # "server namespace disconnect": the client stops
+            await asyncio.wait_for(client.wait(), 10)
+        await client.connect(url)  # asks for its session: refused
+        assert client.recovered is False and client.sid != sid
+        state = await client.emit_with_ack("state")
+        assert state["rooms"] == [client.sid] and state["recovered"] is False
+
+
 async def test_blocking_client_recovers() -> None:
     async with serving("standalone") as url:
         def scenario() -> tuple[list[Any], Any, str | None, str | None]:

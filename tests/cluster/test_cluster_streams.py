@@ -7,10 +7,12 @@ load balancer would) recovers its id, rooms and the events it missed, both ways.
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 from typing import Any
 
 import pytest
+from cluster_support import PyClusterServer
 from mixed_checks import SwitchProxy, check_broadcasts, check_everything_else, mixed
 from redis.asyncio import Redis
 
@@ -136,3 +138,37 @@ async def test_a_client_recovers_on_the_other_server_python_to_node(
                 (m.py.io.to(rooms) if rooms else m.py.io.sockets).emit(event, *args)
 
         await recover_across(m, m.py.url, m.node.url, either)
+
+
+async def test_rolling_restart_clients_recover_on_another_socketwire_server(
+        redis_server: RedisServer) -> None:
+    """Server a shuts down (a deploy); its clients reconnect through the balancer to b and
+    recover there: the sessions a persisted while shutting down are in Redis."""
+    a = PyClusterServer("a", create_streams_adapter(redis_server.url),
+                        connection_state_recovery=True)
+    b = PyClusterServer("b", create_streams_adapter(redis_server.url),
+                        connection_state_recovery=True)
+    clients = await JsDriver.start()
+    try:
+        async with b.serving():
+            stack = contextlib.AsyncExitStack()
+            await stack.enter_async_context(a.serving())
+            try:
+                async with SwitchProxy(port_of(a.url)) as proxy:
+                    c = await clients.connect("c", proxy.url, "websocket")
+                    await clients.emit_ack("c", "join", "team")
+                    a.io.to("team").emit("first", 1)
+                    await clients.wait("c", "event", "first")
+                    proxy.target = port_of(b.url)  # new connections go to b
+                    await stack.aclose()  # a shuts down: "server shutting down"
+                    await clients.wait("c", "disconnect")
+                    b.io.to("team").emit("missed", 2)
+                    connects = await clients.wait("c", "connect", count=2, timeout=15)
+                    assert connects[1]["recovered"] is True and connects[1]["id"] == c["id"]
+                    missed = clients.events("c", "event", "missed")
+                    assert [e["args"][:-1] for e in missed] == [[2]]
+                    assert set(b.io.sockets.sockets[c["id"]].rooms) == {c["id"], "team"}
+            finally:
+                await stack.aclose()
+    finally:
+        await clients.stop()

@@ -82,8 +82,10 @@ class EngineSession:
         self._awaiting_pong = False
         self._refreshed = False
         self._close_packet = CLOSE
+        self._paused_for_upgrade = False  # closed while the client paused polling to upgrade
         self._upgrade: _UpgradeHandler | None = None
         self._reading: asyncio.Future[None] | None = None  # set while reading is paused
+        self._ping_due = self._loop.time()
         self._schedule_ping()
 
     # ------------------------------------------------------------------ sending
@@ -168,7 +170,16 @@ class EngineSession:
     # ---------------------------------------------------------------- heartbeat
 
     def _schedule_ping(self) -> None:
-        self._set_timer(self.server.ping_interval, self._send_ping)
+        # each session keeps its phase: the next ping is due one interval after the last one
+        # was due, not one interval after the pong. Otherwise a loop stall bunches every
+        # session it delayed into the same instant for good, and 10,000 pings due together
+        # stall the loop again (issue 13: hundreds of milliseconds at 10,000 clients).
+        now = self._loop.time()
+        due = max(self._ping_due + self.server.ping_interval, now)
+        self._ping_due = due
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self._loop.call_at(due, self._send_ping)
 
     def _set_timer(self, delay: float, callback: Callable[[], None]) -> None:
         if self._timer is not None:
@@ -256,7 +267,9 @@ class EngineSession:
                 # as Node: what was buffered goes out alone, the close packet in the next GET.
                 # socket.io-client handles Socket.IO packets a tick after the Engine.IO close
                 # of the same payload, so "41" + "1" together looked like "transport close".
-                if self._timer is None:
+                if self._paused_for_upgrade and not self._buffer:
+                    self._finish()  # the client polls no more: this was its last GET
+                elif self._timer is None:
                     self._timer = self._loop.call_later(CLOSE_TIMEOUT, self._finish)
                 return _payload_response(packets)
             packets.append(self._close_packet)
@@ -295,11 +308,13 @@ class EngineSession:
             timer.cancel()
             if self._poll is fut:
                 self._poll = None
+        if self._buffer and not self.upgraded and self.state is not SessionState.CLOSED:
+            # what was sent meanwhile; when closing, the close packet follows in the next GET
+            # (a DISCONNECT sent right before closing reached the client as "transport close")
+            return self._take_poll_answer()
         if self.state is SessionState.CLOSING:
             self._finish()
             return _payload_response([self._close_packet])
-        if self._buffer and not self.upgraded and self.state is SessionState.OPEN:
-            return self._take_poll_answer()
         await self.flushed()
         if self.upgraded or self.state is not SessionState.OPEN:
             return self.server.error_response(3)
@@ -330,6 +345,8 @@ class EngineSession:
             return HttpResponse(200, list(OK_HEADERS), b"ok")
         for kind, data in packets:
             if self.state is not SessionState.OPEN:
+                if kind is EioType.CLOSE and self.state is SessionState.CLOSING:
+                    self._finish()  # as Node: the client closes too, no GET will follow
                 break
             self.receive(kind, data)
         if self._reading is not None:
@@ -435,6 +452,7 @@ class EngineSession:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._paused_for_upgrade = self._probed
         if self._upgrade is not None and not self._upgrade.done:
             self._upgrade._fail()
         if client_initiated:

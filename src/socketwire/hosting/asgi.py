@@ -89,46 +89,45 @@ async def _wait_disconnect(receive: Receive) -> None:
 
 
 class _Channel:
-    """The engine's view of one ASGI WebSocket: a queue drained by one writer task."""
+    """The engine's view of one ASGI WebSocket: a queue drained by a writer task that only
+    exists while there is something to write (an idle connection holds no task)."""
 
-    __slots__ = ("_closing", "_idle", "_queue", "_queued", "_send", "_wake", "reading",
-                 "request", "writer")
+    __slots__ = ("_closing", "_queue", "_queued", "_send", "reading", "request", "writer")
 
     def __init__(self, send: Send, request: HttpRequest) -> None:
         self._send = send
         self._queue: deque[str | bytes | int] = deque()
         self._queued = 0
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
         self.reading = asyncio.Event()  # cleared while the engine pauses reading
         self.reading.set()
         self._closing = False
         self.request = request
-        self.writer = asyncio.get_running_loop().create_task(self._write())
+        self.writer: asyncio.Task[None] | None = None
+
+    def _kick(self) -> None:
+        if self.writer is None or self.writer.done():
+            self.writer = asyncio.get_running_loop().create_task(self._write())
 
     def send(self, packet: str | bytes) -> None:
         if self._closing:
             return
         self._queue.append(packet)
         self._queued += len(packet)
-        self._idle.clear()
-        self._wake.set()
+        self._kick()
 
     def send_prepared(self, message: PreparedMessage) -> None:
         if self._closing:
             return
         self._queue.extend(message.packets)
         self._queued += message.size
-        self._idle.clear()
-        self._wake.set()
+        self._kick()
 
     def close(self, code: int = 1000) -> None:
         if self._closing:
             return
         self._closing = True
         self._queue.append(code)
-        self._wake.set()
+        self._kick()
 
     def abort(self) -> None:
         """Drop the connection and everything queued at once (a slow consumer over the cap).
@@ -140,8 +139,7 @@ class _Channel:
         self._closing = True
         self._queue.clear()
         self._queued = 0
-        self._idle.set()
-        if not self.writer.done():
+        if self.writer is not None and not self.writer.done():
             self.writer.cancel()
         transport = getattr(getattr(self._send, "__self__", None), "transport", None)
         if callable(getattr(transport, "abort", None)) and callable(
@@ -159,29 +157,43 @@ class _Channel:
         self.reading.set()
 
     async def flushed(self) -> None:
-        if not self._closing:
-            await self._idle.wait()
+        writer = self.writer
+        if writer is not None and not writer.done() and not self._closing:
+            await asyncio.wait({writer})
+
+    async def closed(self, timeout: float) -> None:
+        """Wait (up to ``timeout``) for the close frame queued by :meth:`close` to go out."""
+        writer = self.writer
+        if writer is not None and not writer.done():
+            await asyncio.wait({writer}, timeout=timeout)
+
+    def stop(self) -> None:
+        """The connection is gone: nothing more is written."""
+        self._closing = True
+        self._queue.clear()
+        self._queued = 0
+        if self.writer is not None and not self.writer.done():
+            self.writer.cancel()
 
     async def _write(self) -> None:
         send = self._send
+        queue = self._queue
         try:
-            while True:
-                await self._wake.wait()
-                self._wake.clear()
-                while self._queue:
-                    item = self._queue.popleft()
-                    if isinstance(item, int):
-                        await send({"type": "websocket.close", "code": item})
-                        return
-                    self._queued -= len(item)
-                    if isinstance(item, str):
-                        await send({"type": "websocket.send", "text": item})
-                    else:
-                        await send({"type": "websocket.send", "bytes": item})
-                self._idle.set()
+            while queue:
+                item = queue.popleft()
+                if isinstance(item, int):
+                    queue.clear()
+                    await send({"type": "websocket.close", "code": item})
+                    return
+                self._queued -= len(item)
+                if isinstance(item, str):
+                    await send({"type": "websocket.send", "text": item})
+                else:
+                    await send({"type": "websocket.send", "bytes": item})
         except Exception:  # the connection is gone; the receive loop notices
             self._closing = True
-            self._idle.set()
+            queue.clear()
+            self._queued = 0
 
 
 class ASGIApp:
@@ -350,8 +362,7 @@ class ASGIApp:
                     if len(data) * 4 > limit and _byte_size(data) > limit:
                         # the ASGI server's own limit is its own; enforce ours as ws does
                         channel.close(1009)
-                        with contextlib.suppress(Exception):
-                            await asyncio.wait_for(channel.writer, 1.0)
+                        await channel.closed(1.0)
                         break
                     handler.on_message(data)
                 elif kind == "websocket.disconnect":
@@ -359,8 +370,8 @@ class ASGIApp:
         finally:
             handler.on_close()
             channel.close()
-            if not channel.writer.done():
-                channel.writer.cancel()
+            await channel.closed(1.0)  # a close frame the engine queued goes out first
+            channel.stop()
 
 
 def _byte_size(data: str | bytes) -> int:
@@ -373,13 +384,20 @@ def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any)
     On shutdown the sessions are closed first: uvicorn waits for requests in flight before
     its lifespan shutdown, and a pending long-poll would otherwise hold it up to a ping
     interval. uvicorn's WebSocket limit (``ws_max_size``) is set to the server's
-    ``max_http_buffer_size`` and its own WebSocket pings are off (Engine.IO pings).
+    ``max_http_buffer_size`` and its own WebSocket pings are off (Engine.IO pings); the
+    garbage collector is tuned once listening (:func:`socketwire.hosting.tune_gc`).
     """
     import uvicorn
 
     asgi = ASGIApp(app, **kwargs)
 
     class _Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            from . import tune_gc
+
+            tune_gc()  # start-up done: see socketwire.hosting.tune_gc
+
         async def shutdown(self, sockets: Any = None) -> None:
             await asgi.app.shutdown()
             await super().shutdown(sockets=sockets)

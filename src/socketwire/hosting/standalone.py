@@ -29,7 +29,7 @@ from ..engine.http import (
     WebSocketHandler,
 )
 from ..engine.static import StaticFiles
-from . import wsframes
+from . import tune_gc, wsframes
 from ._abort import abort_transport
 
 if TYPE_CHECKING:  # aioquic is optional (the webtransport extra)
@@ -757,6 +757,7 @@ def run(
                              http_header_timeout=http_header_timeout,
                              http_keepalive_timeout=http_keepalive_timeout,
                              http3=http3, http3_port=http3_port)
+        tune_gc()  # start-up done: see socketwire.hosting.tune_gc
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -27,7 +27,7 @@ import enum
 from typing import Any, TypedDict
 
 from ..exceptions import RemoteProtocolError
-from . import jsoncodec, notepack
+from . import jsoncodec
 from .sio import SioPacket, SioType, has_binary
 
 __all__ = [
@@ -106,13 +106,18 @@ _JSON_START = 0x7B  # "{"
 
 
 def pack(value: Any) -> bytes:
-    """msgpack bytes of ``value`` as the Node packages write them (bin for bytes)."""
+    """msgpack bytes of ``value`` as the Node packages write them (bin for bytes). Needs
+    the ``msgpack`` package (``pip install socketwire[msgpack]``, in the ``redis`` extra)."""
+    from . import notepack  # msgpack only when a message holds binary
+
     return notepack.dumps(value)
 
 
 def unpack(payload: bytes) -> Any:
     """Decode msgpack from a Node package (dates become ``Date.toJSON`` strings); invalid
     input raises :class:`RemoteProtocolError`."""
+    from . import notepack
+
     try:
         return notepack.loads(payload)
     except ValueError as exc:

@@ -124,6 +124,7 @@ class Server:
         self._static: tuple[tuple[tuple[str, Any], ...], StaticFiles] | None = None
         self._started = False
         self._startup_lock = asyncio.Lock()
+        self._adapters_open = True  # closed by the first shutdown, opened again by startup
         self._adapter_inits: set[asyncio.Task[None]] = set()
         self.sockets = self.of("/")
 
@@ -314,6 +315,7 @@ class Server:
             if self._started:
                 return
             self._started = True
+            self._adapters_open = True
             try:
                 for nsp in list(self.namespaces.values()):
                     await nsp.adapter.init()
@@ -332,8 +334,10 @@ class Server:
         await self.engine.close_all("forced server close")
         if self._adapter_inits:
             await asyncio.gather(*self._adapter_inits, return_exceptions=True)
-        for nsp in list(self.namespaces.values()):
-            await nsp.adapter.close()
+        if self._adapters_open:  # once, however many times the host calls it
+            self._adapters_open = False
+            for nsp in list(self.namespaces.values()):
+                await nsp.adapter.close()
 
     async def close(self) -> None:
         """Node's ``io.close()``: the same as :meth:`shutdown`."""

@@ -208,21 +208,22 @@ class _Subscriber:
 
     async def _send_and_confirm(self, command: str, name: str, confirm: bool = True) -> None:
         """Send now when connected (waiting for Redis's confirmation); when not, the
-        reconnection will subscribe everything in the tables."""
-        conn = self._conn
-        if conn is None or not self._connected.is_set():
-            return
+        reconnection will subscribe everything in the tables (which the caller updated
+        first: the reconnection reads them under the same lock)."""
         fut: asyncio.Future[None] | None = None
-        if confirm:
-            fut = asyncio.get_running_loop().create_future()
-            self._pending.setdefault((command.lower(), name), []).append(fut)
-        try:
-            async with self._write_lock:
+        async with self._write_lock:
+            conn = self._conn
+            if conn is None:
+                return
+            if confirm:
+                fut = asyncio.get_running_loop().create_future()
+                self._pending.setdefault((command.lower(), name), []).append(fut)
+            try:
                 if command == "SSUBSCRIBE":
                     self._unconfirmed.append(name)
                 await conn.send_command(command, name)
-        except (RedisError, OSError):
-            return  # the reader notices the broken link and resubscribes everything
+            except (RedisError, OSError):
+                return  # the reader notices the broken link and resubscribes everything
         if fut is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(fut), SUBSCRIBE_TIMEOUT)
@@ -235,8 +236,9 @@ class _Subscriber:
             conn = self._class(**self._kwargs)
             try:
                 await conn.connect()
-                await self._resubscribe(conn)
-                self._conn = conn
+                async with self._write_lock:
+                    self._conn = conn
+                    await self._resubscribe(conn)
                 self._connected.set()
                 self._health.back(self.name)
                 attempt = 0

@@ -155,7 +155,10 @@ class ShardedRedisAdapter(ClusterAdapter):
         task = asyncio.get_running_loop().create_task(run())
         task.add_done_callback(_consume)
 
-    def _channel_for(self, message: ClusterMessage) -> str:
+    def channel_for(self, message: ClusterMessage) -> str:
+        """The channel ``message`` is published on: a room's channel for a broadcast to that
+        one room without acks (public rooms in ``dynamic``, any in ``dynamic-private``), else
+        the main channel."""
         if message["type"] == MessageType.BROADCAST and self.mode != "static":
             data = message["data"]
             rooms = data["opts"]["rooms"]
@@ -169,7 +172,7 @@ class ShardedRedisAdapter(ClusterAdapter):
 
     def do_publish(self, message: ClusterMessage) -> None:
         """SPUBLISH the message (encoded once) on its channel."""
-        self.conn.spublish(self._channel_for(message), encode_message(message))
+        self.conn.spublish(self.channel_for(message), encode_message(message))
         return None
 
     def do_publish_response(self, requester_uid: str, response: ClusterMessage) -> None:

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
     from ...server.namespace import Namespace
 
-__all__ = ["RedisStreamsAdapter", "create_streams_adapter"]
+__all__ = ["RedisStreamsAdapter", "create_streams_adapter", "is_transient"]
 
 log = logging.getLogger("socketwire.adapters.redis")
 
@@ -357,6 +357,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         self.public_channel = f"{options.channel_prefix}#{nsp.name}#"
         self.private_channel = f"{self.public_channel}{self.uid}#"
         self._started = False
+        self._persisting: set[asyncio.Task[Any]] = set()
 
     @property
     def conn(self) -> RedisConnection:
@@ -380,6 +381,9 @@ class RedisStreamsAdapter(ClusterAdapter):
         if not self._started:
             return
         self._started = False
+        await asyncio.sleep(0)  # sessions of sockets closed just now start persisting
+        if self._persisting:
+            await asyncio.wait(set(self._persisting), timeout=2.0)
         await self.hub.remove(self)
         unsubscribe = (self.conn.sunsubscribe if self.hub.options.use_sharded_pubsub
                        else self.conn.unsubscribe)
@@ -402,8 +406,7 @@ class RedisStreamsAdapter(ClusterAdapter):
         """Transient messages over pub/sub; the others appended to the stream (the future
         gets the entry id, the offset)."""
         kind = message["type"]
-        if (kind == MessageType.SERVER_SIDE_EMIT or kind == MessageType.FETCH_SOCKETS
-                or (kind == MessageType.BROADCAST and "requestId" in message["data"])):
+        if is_transient(message):
             self._send(self.public_channel, pack(message))
             return None
         if self.hub.options.only_plaintext:  # Node's onlyPlaintext: no binary check
@@ -447,13 +450,23 @@ class RedisStreamsAdapter(ClusterAdapter):
         never raises (a session that cannot be stored cannot be recovered)."""
         settings = self.nsp.server.connection_state_recovery
         duration = settings.max_disconnection_duration if settings is not None else 120.0
-        value = encode_session({"sid": session.sid, "pid": session.pid,
-                                "rooms": list(session.rooms), "data": session.data})
+        try:
+            value = encode_session({"sid": session.sid, "pid": session.pid,
+                                    "rooms": list(session.rooms), "data": session.data})
+        except (TypeError, ValueError) as exc:
+            log.warning("could not store the session of %s: %s", session.sid, exc)
+            return
+        task = asyncio.current_task()
+        if task is not None:  # close() waits for it: sessions of a shutdown are kept too
+            self._persisting.add(task)
         try:
             await self.hub.client.set(self._session_key(session.pid), value,
                                       px=max(1, int(duration * 1000)))
         except (RedisError, OSError) as exc:
             log.warning("could not store the session of %s: %s", session.sid, exc)
+        finally:
+            if task is not None:
+                self._persisting.discard(task)
 
     async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
         """The session ``pid`` (taken once) with the stream entries after ``offset`` its rooms
@@ -498,6 +511,14 @@ class RedisStreamsAdapter(ClusterAdapter):
         sid = stored.get("sid")
         return RestoredSession(
             sid if isinstance(sid, str) else "", pid, rooms, stored.get("data"), missed)
+
+
+def is_transient(message: ClusterMessage) -> bool:
+    """Whether ``message`` goes over pub/sub rather than the stream (Node's ``isEphemeral``):
+    broadcasts with acks, ``fetch_sockets`` and server-side emits."""
+    kind = message["type"]
+    return (kind == MessageType.SERVER_SIDE_EMIT or kind == MessageType.FETCH_SOCKETS
+            or (kind == MessageType.BROADCAST and "requestId" in message.get("data", {})))
 
 
 def _next_offset(offset: str) -> str:
