@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import socketwire
+from socketwire.hosting.workers import add_workers_argument
 
 
 def make_server() -> socketwire.Server:
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4000)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--hosting", choices=["standalone", "asgi"], default="standalone")
+    add_workers_argument(parser)
     parser.add_argument("--metrics", nargs="?", const="all", choices=["all", "lean"],
                         default=None,
                         help="count with socketwire.metrics (Prometheus registry of its own, "
@@ -74,7 +76,7 @@ def main() -> None:
 
         run_asgi(io, args.host, args.port)
     else:
-        socketwire.run(io, args.host, args.port)
+        socketwire.run(io, args.host, args.port, workers=args.workers)
 
 
 if __name__ == "__main__":

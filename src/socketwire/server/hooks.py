@@ -36,6 +36,8 @@ class ServerHooks:
       the ack callback). Called before the handlers; do not mutate it.
     - ``event_sent(socket, data)``: an event is sent to ``socket``, by ``socket.emit`` or by a
       broadcast (called once per local recipient); ``data`` is ``[event, *args]``.
+    - ``startup()``: ``io.startup()`` started the adapters (the host serves from now on; in
+      each worker of ``--workers``).
     - ``shutdown()``: ``io.shutdown()`` was called.
     - ``broadcast(nsp, opts)``: a broadcast (``io.emit``, ``socket.to(room).emit``...) is about
       to go to the sockets ``opts`` targets; called once per broadcast.
@@ -52,6 +54,7 @@ class ServerHooks:
     disconnect: list[Callable[[Socket, str], None]] = field(default_factory=list)
     event_received: list[Callable[[Socket, list[Any]], None]] = field(default_factory=list)
     event_sent: list[Callable[[Socket, list[Any]], None]] = field(default_factory=list)
+    startup: list[Callable[[], None]] = field(default_factory=list)
     shutdown: list[Callable[[], None]] = field(default_factory=list)
     broadcast: list[Callable[[Namespace, BroadcastOptions], None]] = field(default_factory=list)
     handler_done: list[Callable[[Socket, str, float, bool], None]] = field(default_factory=list)
