@@ -56,9 +56,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--hosting", choices=["standalone", "asgi"], default="standalone")
     add_workers_argument(parser)
-    parser.add_argument("--metrics", action="store_true",
+    parser.add_argument("--metrics", nargs="?", const="all", choices=["all", "lean"],
+                        default=None,
                         help="count with socketwire.metrics (Prometheus registry of its own, "
-                             "OpenTelemetry instruments when its API is installed)")
+                             "OpenTelemetry instruments when its API is installed); lean: "
+                             "without the per-message figures (packets=False, handlers=False)")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     io = make_server()
@@ -67,7 +69,8 @@ def main() -> None:
 
         from socketwire.metrics import Metrics
 
-        Metrics(io, registry=CollectorRegistry())
+        lean = args.metrics == "lean"
+        Metrics(io, registry=CollectorRegistry(), packets=not lean, handlers=not lean)
     if args.hosting == "asgi":
         from socketwire.hosting.asgi import run_asgi
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..adapters.base import Adapter
 from ..adapters.memory import InMemoryAdapter, SessionAwareAdapter
-from ..engine.http import HttpRequest, HttpResponse
+from ..engine.http import HttpRequest, HttpResponse, WebSocketChannel, WebSocketHandler
 from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAcceptance
 from ..engine.session import EngineSession
 from ..engine.static import StaticFiles
@@ -263,6 +263,11 @@ class Server:
         """The largest request body accepted."""
         return self.engine.max_http_buffer_size
 
+    @property
+    def upgrade_timeout(self) -> float:
+        """Seconds an upgrade (or a new WebTransport session's first packet) may take."""
+        return self.engine.upgrade_timeout
+
     async def handle_http(self, request: HttpRequest) -> HttpResponse:
         """Answer an HTTP request under ``path`` (the browser client files, then Engine.IO)."""
         if self.serve_client and request.method in ("GET", "HEAD"):
@@ -280,6 +285,16 @@ class Server:
     async def open_websocket(self, request: HttpRequest) -> WebSocketAcceptance | HttpResponse:
         """Accept or refuse a WebSocket request."""
         return await self.engine.open_websocket(request)
+
+    async def open_webtransport(self, request: HttpRequest) -> HttpResponse | None:
+        """Accept (``None``) or refuse a WebTransport session request (HTTP/3 host)."""
+        return await self.engine.open_webtransport(request)
+
+    def attach_webtransport(
+        self, request: HttpRequest, first: str | bytes, channel: WebSocketChannel
+    ) -> WebSocketHandler | None:
+        """Start an accepted WebTransport session's transport from its first packet."""
+        return self.engine.attach_webtransport(request, first, channel)
 
     def lookup_static(self, method: str, path: str) -> HttpResponse | None:
         """A file of :attr:`static_routes` (``{url_prefix: folder}``) for a request outside
