@@ -222,7 +222,7 @@ async def test_request_for_another_worker_behind_a_pending_one() -> None:
     try:
         def scenario() -> int:
             handed = 0
-            for _ in range(20):
+            for _ in range(100):  # until 3 pairs of sessions on different workers were seen
                 with socket.create_connection(("127.0.0.1", server.port)) as other:
                     _, body = _request(other, "GET", "/socket.io/?EIO=4&transport=polling")
                 far = json.loads(body[1:])["sid"]
