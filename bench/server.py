@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 import socketwire
+from socketwire.hosting.workers import add_workers_argument
 
 
 def make_server() -> socketwire.Server:
@@ -54,9 +55,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4000)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--hosting", choices=["standalone", "asgi"], default="standalone")
-    parser.add_argument("--metrics", action="store_true",
+    add_workers_argument(parser)
+    parser.add_argument("--metrics", nargs="?", const="all", choices=["all", "lean"],
+                        default=None,
                         help="count with socketwire.metrics (Prometheus registry of its own, "
-                             "OpenTelemetry instruments when its API is installed)")
+                             "OpenTelemetry instruments when its API is installed); lean: "
+                             "without the per-message figures (packets=False, handlers=False)")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     io = make_server()
@@ -65,13 +69,14 @@ def main() -> None:
 
         from socketwire.metrics import Metrics
 
-        Metrics(io, registry=CollectorRegistry())
+        lean = args.metrics == "lean"
+        Metrics(io, registry=CollectorRegistry(), packets=not lean, handlers=not lean)
     if args.hosting == "asgi":
         from socketwire.hosting.asgi import run_asgi
 
         run_asgi(io, args.host, args.port)
     else:
-        socketwire.run(io, args.host, args.port)
+        socketwire.run(io, args.host, args.port, workers=args.workers)
 
 
 if __name__ == "__main__":

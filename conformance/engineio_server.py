@@ -3,7 +3,7 @@
 pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1e6, CORS ``*``, path ``/engine.io/``;
 every message is echoed back unchanged (text stays text, binary stays binary).
 
-    python conformance/engineio_server.py --port 3000 --hosting standalone|asgi
+    python conformance/engineio_server.py --port 3000 --hosting standalone|asgi [--workers N]
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import argparse
 
 from socketwire.engine.server import EngineServer
 from socketwire.engine.session import EngineSession
+from socketwire.hosting.workers import add_workers_argument
 
 
 class Echo:
@@ -51,7 +52,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--hosting", choices=["standalone", "asgi"], default="standalone")
+    add_workers_argument(parser)
     args = parser.parse_args()
+    if args.workers != 1 and args.hosting != "standalone":
+        parser.error("--workers needs --hosting standalone")
     server = make_server()
     if args.hosting == "asgi":
         from socketwire.hosting.asgi import run_asgi
@@ -60,7 +64,7 @@ def main() -> None:
     else:
         from socketwire.hosting.standalone import run
 
-        run(server, args.host, args.port)
+        run(server, args.host, args.port, workers=args.workers)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ namespaces ``/`` and ``/custom`` (others refused with "Invalid namespace"); ever
 gets ``auth`` with its CONNECT payload; ``message`` is answered by ``message-back`` and
 ``message-with-ack`` is acked with its arguments.
 
-    python conformance/socketio_server.py --port 3000 --hosting standalone|asgi
+    python conformance/socketio_server.py --port 3000 --hosting standalone|asgi [--workers N]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import argparse
 from typing import Any
 
 import socketwire
+from socketwire.hosting.workers import add_workers_argument
 
 
 def make_server() -> socketwire.Server:
@@ -48,14 +49,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--hosting", choices=["standalone", "asgi"], default="standalone")
+    add_workers_argument(parser)
     args = parser.parse_args()
+    if args.workers != 1 and args.hosting != "standalone":
+        parser.error("--workers needs --hosting standalone")
     io = make_server()
     if args.hosting == "asgi":
         from socketwire.hosting.asgi import run_asgi
 
         run_asgi(io, args.host, args.port)
     else:
-        socketwire.run(io, args.host, args.port)
+        socketwire.run(io, args.host, args.port, workers=args.workers)
 
 
 if __name__ == "__main__":

@@ -221,7 +221,7 @@ async def test_handler_errors_acks_slow_consumers_and_failed_upgrades(
     finally:
         metrics.close()
     # closed: nothing counted any more, nothing registered
-    assert not any(metrics._on_packet_in in h for h in (io.engine.hooks.packet_in,))
+    assert io.engine.hooks.packet_in == [] and io.hooks.handler_done == []
     assert "socketwire_sockets" not in _exposition(registry)
 
 
@@ -270,3 +270,23 @@ async def test_opentelemetry_instruments() -> None:
     finally:
         metrics.close()
         provider.shutdown()
+
+
+async def test_lean_metrics_add_no_per_message_listener() -> None:
+    io = build_server()
+    metrics = Metrics(io, registry=False, opentelemetry=False, packets=False, handlers=False)
+    try:
+        assert io.engine.hooks.packet_in == [] and io.engine.hooks.packet_out == []
+        assert io.hooks.handler_done == []
+        async with running(io) as url:
+            client = socketio.AsyncClient(reconnection=False)
+            await client.connect(url, transports=["websocket"])
+            assert await client.call("fine", 1, timeout=WAIT) == 1
+            io.emit("news", 1)
+            snap = metrics.snapshot()
+            await client.disconnect()
+        assert snap["packets_in"] == {} and snap["handler_duration"] == {}
+        assert snap["sockets"] == {"/": 1} and snap["broadcasts"] == {"/": 1}
+        assert snap["clients"] == {"polling": 0, "websocket": 1}
+    finally:
+        metrics.close()

@@ -81,6 +81,8 @@ def _origins(values: list[str]) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``socketwire`` command."""
+    from .hosting.workers import add_workers_argument
+
     parser = argparse.ArgumentParser(
         prog="socketwire", description="A fast Socket.IO v4 server for Python."
     )
@@ -93,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     # (when that module is installed); see _enable_admin.
     chat.add_argument("--admin", metavar="USER:PASSWORD", default=None,
                       help="enable the admin UI with HTTP basic credentials")
+    add_workers_argument(chat)
     chat.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
                       help="allow pages from ORIGIN (e.g. https://admin.socket.io, the hosted "
                            "admin dashboard), with credentials; repeatable")
@@ -106,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_address(serve)
     serve.add_argument("--hosting", choices=("standalone", "asgi"), default="standalone",
                        help="the built-in HTTP server (default) or uvicorn through ASGI")
+    add_workers_argument(serve)
     serve.add_argument("--static", action="append", default=[], metavar="PREFIX=FOLDER",
                        help="also serve FOLDER's files under PREFIX (repeatable)")
     return parser
@@ -204,7 +208,7 @@ def run_chat(args: argparse.Namespace) -> int:
         _enable_admin(io, args.admin)
     _enable_metrics(io, args)
     run(io, args.host, args.port, static_files={"/": str(STATIC_DIR)},
-        on_started=_announce("chat", args.host))
+        on_started=_announce("chat", args.host), workers=args.workers)
     return 0
 
 
@@ -214,11 +218,14 @@ def run_serve(args: argparse.Namespace) -> int:
     static = _static_mapping(args.static) or None
     _enable_metrics(io, args)
     if args.hosting == "asgi":
+        if args.workers != 1:
+            raise SystemExit("socketwire: --workers needs the standalone hosting")
         _serve_asgi(io, args.host, args.port, static, _announce(args.target, args.host))
         return 0
     from .hosting.standalone import run
 
-    run(io, args.host, args.port, static_files=static, on_started=_announce(args.target, args.host))
+    run(io, args.host, args.port, static_files=static, on_started=_announce(args.target, args.host),
+        workers=args.workers)
     return 0
 
 

@@ -22,6 +22,7 @@ import bisect
 import importlib.util
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -101,17 +102,22 @@ class Metrics:
     observable instruments through OpenTelemetry's metrics API (``None``, the default: when
     ``opentelemetry-api`` is installed); ``meter_provider`` picks the provider (default: the
     global one).
+
+    ``packets=False`` leaves out the packets and bytes by type, ``handlers=False`` the handler
+    durations and errors: those two are measured for every message (a listener call each),
+    the rest per connection, broadcast or ack. docs/metrics.md has what each costs.
     """
 
     def __init__(self, io: Server, *, registry: Any = None, opentelemetry: bool | None = None,
-                 meter_provider: Any = None) -> None:
+                 meter_provider: Any = None, packets: bool = True,
+                 handlers: bool = True) -> None:
         self.io = io
         # per packet kind: [packets, bytes]; outgoing ones are added when the next different
         # packet list goes out (a broadcast's list repeats once per recipient: one increment)
-        self._in: dict[str, list[int]] = {}
-        self._out: dict[str, list[int]] = {}
-        self._last_out: Any = None
-        self._repeats = 0
+        self._in_n: defaultdict[str, int] = defaultdict(int)
+        self._in_b: defaultdict[str, int] = defaultdict(int)
+        self._out_n: defaultdict[str, int] = defaultdict(int)
+        self._out_b: defaultdict[str, int] = defaultdict(int)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.broadcasts: dict[str, int] = {}
         self.fanout = Histogram(FANOUT_BUCKETS)
@@ -131,8 +137,10 @@ class Metrics:
         self._otel_histograms: tuple[Any, Any, Any] | None = None
 
         hooks, engine = io.hooks, io.engine.hooks
-        self._hook(engine.packet_in, self._on_packet_in)
-        self._hook(engine.packet_out, self._on_packets_out)
+        packet_in, packet_out, self._commit_out = self._packet_listeners()
+        if packets:
+            self._hook(engine.packet_in, packet_in)
+            self._hook(engine.packet_out, packet_out)
         self._hook(engine.connection, self._on_open)
         self._hook(engine.close, self._on_close)
         self._hook(engine.upgrade, self._on_upgrade)
@@ -140,7 +148,8 @@ class Metrics:
         self._hook(engine.overflow, self._on_overflow)
         self._hook(hooks.disconnect, self._on_disconnect)
         self._hook(hooks.broadcast, self._on_broadcast)
-        self._hook(hooks.handler_done, self._on_handler_done)
+        if handlers:
+            self._hook(hooks.handler_done, self._on_handler_done)
         self._hook(hooks.ack_received, self._on_ack)
 
         if registry is not False:
@@ -154,43 +163,57 @@ class Metrics:
         hooks.append(fn)
         self._hooks.append((hooks, fn))
 
-    def _on_packet_in(self, session: EngineSession, data: str | bytes) -> None:
-        if type(data) is str:
-            key = data[:1]  # the Socket.IO type inside the MESSAGE
-            size = (len(data) if data.isascii() else len(data.encode())) + 1  # + its "4"
-        else:
-            key = "b"
-            size = len(data)
-        entry = self._in.get(key)
-        if entry is None:
-            entry = self._in[key] = [0, 0]
-        entry[0] += 1
-        entry[1] += size
+    def _packet_listeners(self) -> tuple[Callable[[EngineSession, str | bytes], None],
+                                         Callable[[EngineSession, Sequence[str | bytes]], None],
+                                         Callable[[], None]]:
+        """The ``packet_in`` and ``packet_out`` listeners, closures over plain dicts (the
+        cheapest form for calls made for every packet), and the function that adds the
+        packet list sent last to the figures."""
+        in_n, in_b, out_n, out_b = self._in_n, self._in_b, self._out_n, self._out_b
+        last: list[Any] = [(), 0]  # the packet list sent last, and to how many sessions
 
-    def _on_packets_out(self, session: EngineSession, packets: Sequence[str | bytes]) -> None:
-        if packets is self._last_out:  # the same broadcast, to its next recipient
-            self._repeats += 1
-            return
-        if self._repeats:
-            self._commit_out()
-        self._last_out = packets
-        self._repeats = 1
+        def add(packets: Sequence[str | bytes], times: int) -> None:
+            for packet in packets:
+                if type(packet) is str:
+                    key = packet[:2]  # "42", "43"...; "2" (ping), "6" (noop), "1" (close)
+                    out_n[key] += times
+                    out_b[key] += times * (len(packet) if packet.isascii()
+                                           else len(packet.encode()))
+                else:
+                    out_n["b"] += times
+                    out_b["b"] += times * len(packet)
 
-    def _commit_out(self) -> None:
-        """Add the pending packet list (sent ``_repeats`` times) to the outgoing figures."""
-        times, self._repeats = self._repeats, 0
-        out = self._out
-        for packet in self._last_out:
-            if type(packet) is str:  # _kind() and _size(), inline
-                key = packet[:2] if packet[:1] == "4" else packet[:1]
-                size = len(packet) if packet.isascii() else len(packet.encode())
+        def packet_in(session: EngineSession, data: str | bytes) -> None:
+            if type(data) is str:
+                key = data[:1]  # the Socket.IO type inside the MESSAGE
+                in_n[key] += 1
+                # + 1: the MESSAGE type that came before it
+                in_b[key] += (len(data) if data.isascii() else len(data.encode())) + 1
             else:
-                key, size = "b", len(packet)
-            entry = out.get(key)
-            if entry is None:
-                entry = out[key] = [0, 0]
-            entry[0] += times
-            entry[1] += size * times
+                in_n["b"] += 1
+                in_b["b"] += len(data)
+
+        def packet_out(session: EngineSession, packets: Sequence[str | bytes]) -> None:
+            if packets is last[0]:  # the same broadcast, to its next recipient
+                last[1] += 1
+                return
+            previous, times = last
+            last[0], last[1] = packets, 1
+            for packet in previous:  # add(previous, times), inline
+                if type(packet) is str:
+                    key = packet[:2]
+                    out_n[key] += times
+                    out_b[key] += times * (len(packet) if packet.isascii()
+                                           else len(packet.encode()))
+                else:
+                    out_n["b"] += times
+                    out_b["b"] += times * len(packet)
+
+        def commit() -> None:
+            add(last[0], last[1])
+            last[1] = 0
+
+        return packet_in, packet_out, commit
 
     def _on_open(self, session: EngineSession) -> None:
         if self._loop is None:
@@ -214,7 +237,11 @@ class Metrics:
 
     def _on_broadcast(self, nsp: Namespace, opts: BroadcastOptions) -> None:
         self.broadcasts[nsp.name] = self.broadcasts.get(nsp.name, 0) + 1
-        recipients = len(nsp.adapter.local_sids(opts))
+        adapter = nsp.adapter
+        if opts.rooms or opts.except_rooms:
+            recipients = len(adapter.local_sids(opts))
+        else:  # everyone: no list to build
+            recipients = len(adapter.sids)
         self.fanout.observe(recipients)
         if self._otel_histograms is not None:
             self._otel_histograms[2].record(recipients)
@@ -265,24 +292,24 @@ class Metrics:
     @property
     def packets_in(self) -> dict[str, int]:
         """Packets received, by kind key (``"2"`` an event, ``"b"`` an attachment...)."""
-        return {"4" + k if k != "b" else k: v[0] for k, v in dict(self._in).items()}
+        return {"4" + k if k != "b" else k: v for k, v in dict(self._in_n).items()}
 
     @property
     def bytes_in(self) -> dict[str, int]:
         """Bytes received, by kind key."""
-        return {"4" + k if k != "b" else k: v[1] for k, v in dict(self._in).items()}
+        return {"4" + k if k != "b" else k: v for k, v in dict(self._in_b).items()}
 
     @property
     def packets_out(self) -> dict[str, int]:
         """Packets sent, by kind key (``"42"`` an event, ``"2"`` a ping...)."""
         self._commit_out()
-        return {k: v[0] for k, v in dict(self._out).items()}
+        return dict(self._out_n)
 
     @property
     def bytes_out(self) -> dict[str, int]:
         """Bytes sent, by kind key."""
         self._commit_out()
-        return {k: v[1] for k, v in dict(self._out).items()}
+        return dict(self._out_b)
 
     def snapshot(self) -> dict[str, Any]:
         """Every figure as plain data (what the exporters publish). Call it on the event

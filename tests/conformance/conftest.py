@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -32,9 +33,15 @@ from rawpeer import (  # noqa: E402
 
 from servers import running  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workers"))
+from workers_support import PYTHON, WorkersServer  # noqa: E402
+
 __all__ = ["node_reference"]
 
-TARGETS = ("standalone", "asgi", pytest.param("node", marks=pytest.mark.node))
+# "workers-N": the conformance server with --workers N in a child process, every request on a
+# fresh connection (no keep-alive), so requests land on whichever worker the kernel picks
+TARGETS = ("standalone", "asgi", pytest.param("node", marks=pytest.mark.node), "workers-2",
+           "workers-3")
 
 
 def _load(name: str) -> ModuleType:
@@ -78,6 +85,18 @@ async def _peer(
             finally:
                 await peer.close()
             return
+        if target.startswith("workers-"):
+            pool: WorkersPool = request.getfixturevalue("workers_pool")
+            server = pool.get(which, int(target.split("-")[1]))
+            async with aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(force_close=True)) as fresh:
+                peer = Peer(server.url + path, fresh)
+                try:
+                    yield peer
+                finally:
+                    await peer.close()
+            assert not server.errors(), server.log()
+            return
         async with running(app_factory(), target) as url:
             peer = Peer(url + path, http)
             try:
@@ -88,6 +107,43 @@ async def _peer(
     # caplog.records in a fixture teardown holds only the teardown phase: check the call too
     assert not socketwire_errors(caplog.get_records("setup") + caplog.get_records("call")
                                  + caplog.records)
+
+
+class WorkersPool:
+    """The conformance servers with --workers N, started on first use, stopped at the end."""
+
+    def __init__(self) -> None:
+        self.servers: dict[tuple[str, int], WorkersServer] = {}
+
+    def get(self, which: str, workers: int) -> WorkersServer:
+        key = (which, workers)
+        if key not in self.servers:
+            script = "engineio_server.py" if which == "engine" else "socketio_server.py"
+            self.servers[key] = WorkersServer.start(
+                [PYTHON, str(Path(ROOT, "conformance", script))], workers)
+        return self.servers[key]
+
+    def stop(self) -> list[dict[str, Any]]:
+        stats: list[dict[str, Any]] = []
+        for server in self.servers.values():
+            assert server.stop() == 0, server.log()
+            assert not server.errors(), server.log()
+            stats.extend(server.stats())
+        return stats
+
+
+@pytest.fixture(scope="session")
+def workers_pool() -> Iterator[WorkersPool]:
+    """Conformance servers with --workers; at the end: stopped, no process left, and
+    requests were really handed between workers."""
+    pool = WorkersPool()
+    try:
+        yield pool
+    finally:
+        stats = pool.stop()
+    if pool.servers:
+        assert sum(s["handed_off"] for s in stats) > 0, stats
+        assert sum(s["received"] for s in stats) == sum(s["handed_off"] for s in stats), stats
 
 
 @pytest.fixture

@@ -349,7 +349,7 @@ class Instrumentation:
         self.development = mode == "development"
         self.stats_interval = stats_interval
         self.hostname = _socket.gethostname()
-        self.server_id = server_id or self.hostname
+        self._given_server_id = server_id
         self.admin: Namespace = io.of(namespace_name)
         features = [] if read_only else list(COMMAND_FEATURES)
         features.append("AGGREGATED_EVENTS")
@@ -378,6 +378,7 @@ class Instrumentation:
         self._hook(engine_hooks.packet_out, self._on_packets_out)
         self._hook(hooks.connection, self._on_connection)
         self._hook(hooks.shutdown, self.close)
+        self._hook(hooks.startup, self._start_stats)  # each worker of --workers reports
         if self.development:
             self._hook(hooks.new_namespace, self._watch_rooms)
             self._hook(hooks.disconnect, self._on_disconnect)
@@ -390,6 +391,16 @@ class Instrumentation:
             self._ui_prefix = "/" + ui_path.strip("/")
             io.static_routes[self._ui_prefix] = STATIC_DIR
         self._start_stats()
+
+    @property
+    def server_id(self) -> str:
+        """The ``serverId`` of ``server_stats``: the one given, else as Node's admin UI: the
+        host name, with ``#PID`` in a worker of ``--workers`` (one entry per worker)."""
+        if self._given_server_id:
+            return self._given_server_id
+        if getattr(self.io, "worker", None) is not None:
+            return f"{self.hostname}#{os.getpid()}"
+        return self.hostname
 
     def _hook(self, hooks: list[Any], fn: Any) -> None:
         hooks.append(fn)

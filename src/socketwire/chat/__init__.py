@@ -2,7 +2,9 @@
 
 :func:`create_server` builds the Socket.IO side; :data:`STATIC_DIR` holds the page (plain HTML,
 CSS and JavaScript using the browser client the server serves). The event contract is written
-up in ``docs/chat.md``. Everything lives in memory (the default adapter): one process.
+up in ``docs/chat.md``. Everything lives in the Socket.IO server (no database): who is online
+and who is in a room are asked of the adapter (``fetch_sockets``), so ``socketwire chat
+--workers N`` (or any cluster adapter) serves one chat across processes.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ def _valid_text(text: Any) -> bool:
     return isinstance(text, str) and bool(text.strip()) and len(text) <= MAX_TEXT_LENGTH
 
 
-def _user(socket: Socket) -> Json:
-    return {"id": socket.id, "userName": socket.data.get("userName", "")}
+def _user(socket: Any) -> Json:  # a Socket, or a RemoteSocket of another worker/server
+    data = socket.data if isinstance(socket.data, dict) else {}
+    return {"id": socket.id, "userName": data.get("userName", "")}
 
 
 def create_server(**options: Any) -> Server:
@@ -71,12 +74,14 @@ def create_server(**options: Any) -> Server:
             and not is_socket_id(room)
         )
 
-    def members(room: str) -> list[Json]:
-        ids = nsp.adapter.rooms.get(room) or set()
-        return [_user(s) for sid, s in nsp.sockets.items() if sid in ids]
+    async def members(room: str) -> list[Json]:
+        return [_user(s) for s in await nsp.in_(room).fetch_sockets()]
 
-    def online() -> list[Json]:
-        return [_user(s) for s in nsp.sockets.values()]
+    async def online() -> list[Json]:
+        return [_user(s) for s in await nsp.fetch_sockets()]
+
+    async def exists(sid: str) -> bool:  # a user, on this server or another of the cluster
+        return sid in nsp.sockets or bool(await nsp.in_(sid).fetch_sockets())
 
     def check_username(socket: Socket) -> None:
         name = socket.handshake.auth.get("username")
@@ -86,10 +91,8 @@ def create_server(**options: Any) -> Server:
 
     io.use(check_username)
 
-    def connection(socket: Socket) -> None:
+    async def connection(socket: Socket) -> None:
         me = _user(socket)
-        socket.emit("welcome", {**me, "users": online()})
-        socket.broadcast.emit("new-user-joined", {**me, "msg": "New User Joined"})
 
         def new_message(text: Any = None) -> Json:
             if not _valid_text(text):
@@ -98,24 +101,24 @@ def create_server(**options: Any) -> Server:
             socket.broadcast.emit("new-message", {**me, "text": text, "ts": ts})
             return {"ok": True, "ts": ts}
 
-        def send_private_msg(payload: Any = None) -> Json:
+        async def send_private_msg(payload: Any = None) -> Json:
             if not isinstance(payload, dict):
                 return {"ok": False, "error": ERR_PAYLOAD}
             to, text = payload.get("to"), payload.get("text")
             if not _valid_text(text):
                 return {"ok": False, "error": ERR_TEXT}
-            if not isinstance(to, str) or not is_socket_id(to):
+            if not isinstance(to, str) or not await exists(to):
                 return {"ok": False, "error": ERR_NO_USER}
             io.to(to).emit("got-private-msg", {"from": me, "text": text, "ts": _now_ms()})
             return {"ok": True}
 
-        def join_room(room: Any = None) -> Json:
+        async def join_room(room: Any = None) -> Json:
             if not valid_room(room):
                 return {"ok": False, "error": ERR_ROOM}
             if room not in socket.rooms:
                 socket.to(room).emit("user-joined-room", {"room": room, **me})
                 socket.join(room)
-            return {"ok": True, "room": room, "members": members(room)}
+            return {"ok": True, "room": room, "members": await members(room)}
 
         def leave_room(room: Any = None) -> Json:
             if not valid_room(room):
@@ -140,8 +143,8 @@ def create_server(**options: Any) -> Server:
             socket.to(room).emit("room-message", {"room": room, "from": me, "text": text, "ts": ts})
             return {"ok": True, "ts": ts}
 
-        def list_users() -> list[Json]:
-            return online()
+        async def list_users() -> list[Json]:
+            return await online()
 
         def disconnect(reason: Any = None) -> None:
             socket.broadcast.emit("user-disconnected", {**me, "msg": "user disconnected"})
@@ -153,6 +156,11 @@ def create_server(**options: Any) -> Server:
         socket.on("room-message", room_message)
         socket.on("list-users", list_users)
         socket.on("disconnect", disconnect)
+        # handlers first: what the client sends while the list of users is fetched is handled
+        users = await online()
+        if socket.connected:
+            socket.emit("welcome", {**me, "users": users})
+            socket.broadcast.emit("new-user-joined", {**me, "msg": "New User Joined"})
 
     io.on("connection", connection)
     return io

@@ -52,6 +52,8 @@ class AsyncClient:
     (5) and ``randomization_factor`` (0.5). ``ssl_verify=False`` accepts any TLS certificate;
     ``max_attachments`` caps the binary attachments of one received packet; ``parser``
     (``"json"``) must match the server's (``"msgpack"`` for socket.io-msgpack-parser).
+    ``server_certificate_hashes``: for the ``webtransport`` transport, SHA-256 hashes of
+    server certificates trusted without a CA (a self-signed one's, as browsers take them).
 
     ``ack_timeout`` (seconds, socket.io-client's ``ackTimeout``) is the default deadline of
     every ack: callbacks then get ``(err, *answer)``. With ``retries`` (socket.io-client's
@@ -81,7 +83,11 @@ class AsyncClient:
         retries: int = 0,
         ack_timeout: float | None = None,
         parser: str | Parser = "json",
+        server_certificate_hashes: Iterable[bytes] = (),
     ) -> None:
+        #: SHA-256 hashes of certificates WebTransport trusts without a CA (a browser's
+        #: ``serverCertificateHashes``; e.g. ``Http3Server.certificate.sha256``)
+        self.server_certificate_hashes = tuple(bytes(h) for h in server_certificate_hashes)
         #: the wire format, as the server's (``"json"`` or ``"msgpack"``, or a Parser)
         self.parser: Parser = get_parser(parser)
         self.reconnection = reconnection
@@ -159,7 +165,8 @@ class AsyncClient:
 
     @property
     def transport(self) -> str | None:
-        """The Engine.IO transport in use (``polling`` or ``websocket``), if connected."""
+        """The Engine.IO transport in use (``polling``, ``websocket`` or ``webtransport``),
+        if connected."""
         engine = self._engine
         return engine.transport if engine is not None and engine.is_open else None
 
@@ -191,8 +198,10 @@ class AsyncClient:
         namespace a socket was made for.
 
         ``auth`` is the CONNECT payload: a dict, or a callable (sync or async) asked again
-        for every (re)connection. ``transports`` lists ``polling`` and/or ``websocket``; the
-        first is used for the handshake and, with both, polling is upgraded. Raises
+        for every (re)connection. ``transports`` lists ``polling``, ``websocket`` and/or
+        ``webtransport`` (HTTP/3, the ``webtransport`` extra); the first is used for the
+        handshake and polling is upgraded to the others (WebTransport first when the server
+        offers it, as socket.io-client). Raises
         :class:`ConnectError` when the server cannot be reached (unless ``retry``, which
         keeps trying as reconnections do), refuses a namespace (with the server's message
         and data) or does not answer within ``wait_timeout`` seconds; the client is then
@@ -202,8 +211,8 @@ class AsyncClient:
             raise ConnectError("already connected")
         main = _url_namespace(url, self._schemes)
         wanted = tuple(transports) if transports is not None else ("polling", "websocket")
-        if not wanted or any(t not in ("polling", "websocket") for t in wanted):
-            raise ValueError("transports must be 'polling' and/or 'websocket'")
+        if not wanted or any(t not in ("polling", "websocket", "webtransport") for t in wanted):
+            raise ValueError("transports must be 'polling', 'websocket' and/or 'webtransport'")
         self.url = url
         self.auth = auth
         self.headers = dict(headers or {})
@@ -260,6 +269,7 @@ class AsyncClient:
                     headers=self.headers,
                     transports=self.transports,
                     ssl_verify=self.ssl_verify,
+                    certificate_hashes=self.server_certificate_hashes,
                 )
         except TimeoutError:
             raise ConnectError("timeout") from None

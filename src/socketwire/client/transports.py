@@ -1,8 +1,10 @@
-"""The client side of one Engine.IO v4 session: long-polling, WebSocket and the upgrade.
+"""The client side of one Engine.IO v4 session: long-polling, WebSocket, WebTransport and the
+upgrade.
 
-:class:`EngineConnection` opens a session (polling or WebSocket first), answers the server's
-pings, watches for missing pings, upgrades polling to WebSocket (``2probe`` / ``3probe`` /
-``5`` with polling paused meanwhile) and hands every MESSAGE to the layer above in order.
+:class:`EngineConnection` opens a session (polling, WebSocket or WebTransport first), answers
+the server's pings, watches for missing pings, upgrades polling to WebTransport or WebSocket
+(``2probe`` / ``3probe`` / ``5`` with polling paused meanwhile) and hands every MESSAGE to the
+layer above in order.
 Sending never blocks: packets are queued and a single writer task sends them, batched into
 POST bodies over polling, one frame each over WebSocket.
 
@@ -24,7 +26,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import aiohttp
 
 from ..exceptions import ConnectError, RemoteProtocolError
-from ..protocol import eio
+from ..protocol import eio, jsoncodec
 from ..protocol.eio import EioType, OpenInfo
 
 __all__ = ["AiohttpChannel", "Channel", "EngineConnection", "engine_url"]
@@ -138,6 +140,9 @@ class EngineConnection:
         http: aiohttp.ClientSession | None = None,
         channel: Channel | None = None,
         upgrade: bool = False,
+        upgrades: tuple[str, ...] = ("websocket",),
+        certificate_hashes: tuple[bytes, ...] = (),
+        ssl_verify: bool = True,
     ) -> None:
         self.info = info
         self.sid = info.sid
@@ -164,10 +169,15 @@ class EngineConnection:
         self.on_ping: Callable[[], None] | None = None
         self._reset_watchdog()
         self._spawn(self._writer())
+        self._certificate_hashes = certificate_hashes
+        self._ssl_verify = ssl_verify
         if transport == "polling":
             self._poll_task = self._spawn(self._poll_loop())
-            if upgrade and "websocket" in info.upgrades:
-                self._spawn(self._upgrade())
+            # WebTransport first when both sides have it, as socket.io-client favours it
+            target = next((t for t in ("webtransport", "websocket")
+                           if t in upgrades and t in info.upgrades), None)
+            if upgrade and target is not None:
+                self._spawn(self._upgrade(target))
         else:
             self._spawn(self._reader())
 
@@ -184,12 +194,18 @@ class EngineConnection:
         headers: Mapping[str, str] | None = None,
         transports: tuple[str, ...] = ("polling", "websocket"),
         ssl_verify: bool = True,
+        certificate_hashes: tuple[bytes, ...] = (),
     ) -> EngineConnection:
         """Handshake with the server at ``url`` over the first of ``transports``.
 
-        Raises :class:`ConnectError` (``"xhr poll error"`` or ``"websocket error"``) when
-        the server cannot be reached or refuses the handshake.
+        Raises :class:`ConnectError` (``"xhr poll error"``, ``"websocket error"`` or
+        ``"webtransport error"``) when the server cannot be reached or refuses the
+        handshake. ``certificate_hashes``: SHA-256 hashes of server certificates that
+        WebTransport trusts without a CA (a browser's ``serverCertificateHashes``).
         """
+        if transports[0] == "webtransport":
+            return await cls._open_webtransport(url, path, query or {}, headers, on_message,
+                                                ssl_verify, certificate_hashes)
         query = dict(query or {})
         http = aiohttp.ClientSession(
             headers=dict(headers or {}),
@@ -202,7 +218,9 @@ class EngineConnection:
                 conn = await cls._open_websocket(url, path, query, http, on_message)
             else:
                 conn = await cls._open_polling(
-                    url, path, query, http, on_message, upgrade="websocket" in transports
+                    url, path, query, http, on_message, upgrade=len(transports) > 1,
+                    upgrades=tuple(transports[1:]), certificate_hashes=certificate_hashes,
+                    ssl_verify=ssl_verify,
                 )
         except BaseException:
             await http.close()
@@ -218,6 +236,9 @@ class EngineConnection:
         http: aiohttp.ClientSession,
         on_message: Callable[[str | bytes], None],
         upgrade: bool,
+        upgrades: tuple[str, ...] = ("websocket",),
+        certificate_hashes: tuple[bytes, ...] = (),
+        ssl_verify: bool = True,
     ) -> EngineConnection:
         target = engine_url(url, path, {**query, "EIO": "4", "transport": "polling"})
         try:
@@ -240,7 +261,8 @@ class EngineConnection:
         except RemoteProtocolError as exc:
             raise ConnectError("xhr poll error", {"description": str(exc)}) from exc
         conn = cls(info, "polling", on_message, url=url, path=path, query=query, http=http,
-                   upgrade=upgrade)
+                   upgrade=upgrade, upgrades=upgrades, certificate_hashes=certificate_hashes,
+                   ssl_verify=ssl_verify)
         for kind, payload in packets[1:]:
             conn._on_packet(kind, payload)
         return conn
@@ -268,6 +290,32 @@ class EngineConnection:
             raise
 
     @classmethod
+    async def _open_webtransport(
+        cls,
+        url: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str] | None,
+        on_message: Callable[[str | bytes], None],
+        ssl_verify: bool,
+        certificate_hashes: tuple[bytes, ...],
+    ) -> EngineConnection:
+        from .webtransport import connect_webtransport  # aioquic: the webtransport extra
+
+        target = engine_url(url, path, {**query, "EIO": "4", "transport": "webtransport"})
+        target = "https" + target[target.index(":"):]  # HTTP/3: always TLS
+        channel = await connect_webtransport(target, ssl_verify=ssl_verify,
+                                             certificate_hashes=certificate_hashes,
+                                             headers=headers)
+        try:
+            await channel.send("0")  # as socket.io-client: an OPEN without data, a new session
+            return await cls.over_channel(channel, on_message, url=url, path=path,
+                                          query=query, transport="webtransport")
+        except BaseException:
+            await channel.close()
+            raise
+
+    @classmethod
     async def over_channel(
         cls,
         channel: Channel,
@@ -277,8 +325,11 @@ class EngineConnection:
         path: str = "/socket.io/",
         query: Mapping[str, str] | None = None,
         http: aiohttp.ClientSession | None = None,
+        transport: str = "websocket",
     ) -> EngineConnection:
-        """Start a WebSocket-style session over ``channel``: its first message is OPEN."""
+        """Start a WebSocket-style session over ``channel``: its first message is OPEN.
+        ``transport`` names it (``websocket``, or ``webtransport`` for a WebTransport
+        stream)."""
         first = await channel.receive()
         try:
             if not isinstance(first, str):
@@ -288,8 +339,8 @@ class EngineConnection:
                 raise RemoteProtocolError("expected an OPEN packet")
             info = eio.decode_open(payload)
         except RemoteProtocolError as exc:
-            raise ConnectError("websocket error", {"description": str(exc)}) from exc
-        return cls(info, "websocket", on_message, url=url, path=path, query=query, http=http,
+            raise ConnectError(f"{transport} error", {"description": str(exc)}) from exc
+        return cls(info, transport, on_message, url=url, path=path, query=query, http=http,
                    channel=channel)
 
     # ----------------------------------------------------------------- sending
@@ -323,7 +374,7 @@ class EngineConnection:
                 async with self._write_lock:
                     if self._paused or not self._outbox:
                         break
-                    if self.transport == "websocket":
+                    if self.transport != "polling":  # a message channel
                         assert self._channel is not None
                         packet = self._outbox.popleft()
                         try:
@@ -447,19 +498,34 @@ class EngineConnection:
 
     # ----------------------------------------------------------------- upgrade
 
-    async def _upgrade(self) -> None:
+    async def _upgrade_channel(self, name: str) -> Channel:
+        """A channel to the server for upgrading this session to ``name``."""
         assert self._http is not None
-        target = engine_url(
-            self.url, self.path,
-            {**self.query, "EIO": "4", "transport": "websocket", "sid": self.sid}, True,
-        )
-        channel: AiohttpChannel | None = None
+        query = {**self.query, "EIO": "4", "transport": name, "sid": self.sid}
+        if name == "webtransport":
+            from .webtransport import connect_webtransport  # aioquic: the webtransport extra
+
+            target = engine_url(self.url, self.path, query)
+            wt = await connect_webtransport(
+                "https" + target[target.index(":"):], ssl_verify=self._ssl_verify,
+                certificate_hashes=self._certificate_hashes,
+            )
+            try:
+                await wt.send("0" + jsoncodec.dumps({"sid": self.sid}))  # the session to upgrade
+            except BaseException:
+                await wt.close()
+                raise
+            return wt
+        ws = await self._http.ws_connect(engine_url(self.url, self.path, query, True),
+                                         autoping=True, max_msg_size=0, compress=0)
+        return AiohttpChannel(ws)
+
+    async def _upgrade(self, name: str = "websocket") -> None:
+        channel: Channel | None = None
         switched = False
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
-                ws = await self._http.ws_connect(target, autoping=True, max_msg_size=0,
-                                                 compress=0)
-                channel = AiohttpChannel(ws)
+                channel = await self._upgrade_channel(name)
                 await channel.send("2probe")
                 if await channel.receive() != "3probe":
                     return
@@ -472,13 +538,13 @@ class EngineConnection:
                         return
                     await channel.send("5")
                     self._channel = channel
-                    self.transport = "websocket"
+                    self.transport = name
                     switched = True
                     self._paused = False
                     self._spawn(self._reader())
                 self._wake.set()
-        except (aiohttp.ClientError, OSError, RuntimeError, TimeoutError) as exc:
-            log.debug("upgrade of %s failed: %r", self.sid, exc)
+        except (aiohttp.ClientError, OSError, RuntimeError, TimeoutError, ConnectError) as exc:
+            log.debug("upgrade of %s to %s failed: %r", self.sid, name, exc)
         finally:
             if not switched:
                 if channel is not None:
@@ -535,7 +601,7 @@ class EngineConnection:
                     await self._drained.wait()
                     async with self._write_lock:
                         if not self.closed.done():
-                            if self.transport == "websocket" and self._channel is not None:
+                            if self.transport != "polling" and self._channel is not None:
                                 with contextlib.suppress(aiohttp.ClientError, OSError,
                                                          RuntimeError):
                                     await self._channel.send("1")

@@ -3,7 +3,8 @@
 A host turns its HTTP requests into :class:`HttpRequest`, hands them to the engine, and writes
 back the :class:`HttpResponse`. For WebSocket requests it wraps the connection in an object
 implementing :class:`WebSocketChannel` and forwards incoming messages to the
-:class:`WebSocketHandler` the engine gives back.
+:class:`WebSocketHandler` the engine gives back. The HTTP/3 host does the same for the stream
+of a WebTransport session (:class:`WebTransportApp`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "PreparedMessage",
     "WebSocketChannel",
     "WebSocketHandler",
+    "WebTransportApp",
 ]
 
 
@@ -66,15 +68,17 @@ class PreparedMessage:
     """Engine.IO packets encoded once, to be written to many sessions (a broadcast).
 
     ``packets`` are encoded Engine.IO packets: text ``str`` (``"4..."``) or binary ``bytes``.
-    Hosts may cache their framed form in ``ws_frames`` (built on first use, then shared).
+    Hosts may cache their framed form in ``ws_frames`` (WebSocket) and ``wt_frames``
+    (WebTransport stream), built on first use, then shared.
     """
 
-    __slots__ = ("packets", "size", "ws_frames")
+    __slots__ = ("packets", "size", "ws_frames", "wt_frames")
 
     def __init__(self, packets: list[str | bytes]) -> None:
         self.packets = packets
         self.size = sum(len(p) for p in packets)
         self.ws_frames: bytes | None = None
+        self.wt_frames: bytes | None = None
 
 
 class WebSocketChannel(Protocol):
@@ -107,6 +111,33 @@ class WebSocketHandler(Protocol):
 
     def on_close(self) -> None:
         """Called once when the connection is gone."""
+
+
+class WebTransportApp(Protocol):
+    """What the HTTP/3 host needs of an app to serve WebTransport (both Engine.IO and
+    Socket.IO servers offer it). The host offers each session's stream as a
+    :class:`WebSocketChannel` carrying one Engine.IO packet per message."""
+
+    @property
+    def path(self) -> str:
+        """The URL prefix handled, with a trailing slash (``/socket.io/``)."""
+
+    @property
+    def max_http_buffer_size(self) -> int:
+        """The largest packet accepted, in bytes."""
+
+    @property
+    def upgrade_timeout(self) -> float:
+        """Seconds a session may take to open its stream and send its first packet."""
+
+    async def open_webtransport(self, request: HttpRequest) -> HttpResponse | None:
+        """Accept (``None``) or refuse (the response to send) a session request."""
+
+    def attach_webtransport(
+        self, request: HttpRequest, first: str | bytes, channel: WebSocketChannel
+    ) -> WebSocketHandler | None:
+        """Start the session's transport from the first packet of its stream (``None``:
+        refused, the host closes the session)."""
 
 
 class HttpApp(Protocol):

@@ -15,7 +15,7 @@ from typing import Any, Union
 
 from ..exceptions import HandshakeError
 from ..log import packet_tracing_wanted, trace_packets
-from ..protocol import eio, jsoncodec
+from ..protocol import eio, jsoncodec, wtframes
 from .hooks import EngineHooks
 from .http import HttpRequest, HttpResponse, WebSocketChannel, WebSocketHandler
 from .session import OK_HEADERS, EngineSession, SessionState, WebSocketSessionHandler
@@ -37,9 +37,11 @@ class WebSocketAcceptance:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
-def new_sid() -> str:
-    """A fresh, unguessable session id (120 random bits, URL-safe)."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(15)).decode("ascii")
+def new_sid(prefix: str = "") -> str:
+    """A fresh, unguessable session id: 20 URL-safe characters (120 random bits), the first
+    ones replaced by ``prefix`` (``--workers`` names the worker owning the session there)."""
+    sid = base64.urlsafe_b64encode(secrets.token_bytes(15)).decode("ascii")
+    return prefix + sid[len(prefix):] if prefix else sid
 
 
 SHUTDOWN_GRACE = 1.0
@@ -94,6 +96,12 @@ class EngineServer:
         self.max_buffered_bytes = max_buffered_bytes
         self.volatile_threshold = volatile_threshold
         self.sessions: dict[str, EngineSession] = {}
+        #: the first characters of every new session id (set by ``--workers``: they name the
+        #: worker that owns the session)
+        self.sid_prefix = ""
+        #: seconds a polling session closed by the client ("1" in a POST) waits for a GET
+        #: still on its way (``--workers``: it may be passing through another worker); 0 here
+        self.client_close_grace = 0.0
         self.hooks = EngineHooks()
         self._refused_origins: set[str] = set()  # logged once each (at most 100 of them)
         if packet_tracing_wanted():  # debug output of socketwire.packets is on
@@ -160,18 +168,15 @@ class EngineServer:
     def _open_session(
         self, transport: str, request: HttpRequest, sid: str | None = None
     ) -> EngineSession:
-        sid = sid or new_sid()
+        sid = sid or new_sid(self.sid_prefix)
         session = EngineSession(self, sid, transport, request)
         self.sessions[sid] = session
         return session
 
     def _open_packet(self, session: EngineSession) -> str:
-        can_upgrade = (
-            session.transport == "polling"
-            and self.allow_upgrades
-            and "websocket" in self.transports
-        )
-        upgrades = ("websocket",) if can_upgrade else ()
+        upgrades: tuple[str, ...] = ()
+        if session.transport == "polling" and self.allow_upgrades:  # as Node: only polling
+            upgrades = tuple(t for t in ("websocket", "webtransport") if t in self.transports)
         return eio.encode_open(
             eio.OpenInfo(session.sid, upgrades, self.ping_interval, self.ping_timeout,
                          self.max_http_buffer_size)
@@ -273,7 +278,7 @@ class EngineServer:
             if hs.sid is None:
                 await self._check_allowed(request)
                 eio.check_version_of(request.query)
-                sid = new_sid()
+                sid = new_sid(self.sid_prefix)
                 return WebSocketAcceptance(
                     functools.partial(self._attach_new, request, sid), self._cookie_header(sid)
                 )
@@ -289,13 +294,53 @@ class EngineServer:
         return WebSocketAcceptance(session.begin_upgrade)
 
     def _attach_new(
-        self, request: HttpRequest, sid: str, channel: WebSocketChannel
+        self, request: HttpRequest, sid: str, channel: WebSocketChannel,
+        transport: str = "websocket",
     ) -> WebSocketHandler:
-        session = self._open_session("websocket", request, sid)
+        session = self._open_session(transport, request, sid)
         session.attach_websocket(channel)
         channel.send(self._open_packet(session))
         self._start(session)
-        return WebSocketSessionHandler(session)
+        return WebSocketSessionHandler(session, channel)
+
+    # ------------------------------------------------------------- WebTransport
+
+    async def open_webtransport(self, request: HttpRequest) -> HttpResponse | None:
+        """Check a WebTransport session request (an HTTP/3 extended CONNECT to ``path``).
+
+        ``None`` accepts it: the host answers 200, then hands the first packet of the
+        session's first bidirectional stream to :meth:`attach_webtransport`. An
+        :class:`HttpResponse` refuses it. Origin and ``allow_request`` are checked here, for
+        new sessions and upgrades alike (Node closes WebTransport sessions when it has
+        middlewares, which cannot see them).
+        """
+        try:
+            if "webtransport" not in self.transports:
+                raise HandshakeError(0)
+            await self._check_allowed(request)
+        except HandshakeError as exc:
+            return self.error_response(exc.code, self.cors_headers(request))
+        return None
+
+    def attach_webtransport(
+        self, request: HttpRequest, first: str | bytes, channel: WebSocketChannel
+    ) -> WebSocketHandler | None:
+        """Start the transport of an accepted WebTransport session on ``channel`` (its stream).
+
+        ``first`` is the stream's first packet, as in Node: an OPEN without data opens a new
+        session (answered with the OPEN packet), an OPEN with ``{"sid": ...}`` upgrades that
+        polling or WebSocket session. ``None`` means refused: the host closes the session.
+        """
+        if not isinstance(first, str) or first[:1] != "0":
+            return None
+        if len(first) == 1:
+            return self._attach_new(request, new_sid(), channel, "webtransport")
+        sid = wtframes.session_id_of(first[1:])
+        session = self.sessions.get(sid) if sid is not None else None
+        if (session is None or session.state is not SessionState.OPEN or not self.allow_upgrades
+                or session.transport == "webtransport" or session.upgrading or session.upgraded):
+            return None
+        return session.begin_upgrade(channel, "webtransport")
 
     # ------------------------------------------------------------ lifecycle
 

@@ -1,4 +1,5 @@
-"""One Engine.IO session: its transport (polling or WebSocket), heartbeat and upgrade."""
+"""One Engine.IO session: its transport (polling, WebSocket or WebTransport), heartbeat and
+upgrade."""
 
 from __future__ import annotations
 
@@ -398,26 +399,31 @@ class EngineSession:
             return
         self.receive(kind, payload)
 
-    def begin_upgrade(self, channel: WebSocketChannel) -> _UpgradeHandler:
-        """Start upgrading this polling session to the WebSocket ``channel``."""
+    def begin_upgrade(
+        self, channel: WebSocketChannel, transport: str = "websocket"
+    ) -> _UpgradeHandler:
+        """Start upgrading this session to ``channel`` (a WebSocket, or a WebTransport stream:
+        polling upgrades to either, a WebSocket to WebTransport, as Node accepts)."""
         self.upgrading = True
-        self._upgrade = _UpgradeHandler(self, channel)
+        self._upgrade = _UpgradeHandler(self, channel, transport)
         return self._upgrade
 
     def _probe_received(self) -> None:
         self._probed = True
         self._release_poll()  # the pending GET gets a noop so the client can pause polling
 
-    def _complete_upgrade(self, channel: WebSocketChannel) -> None:
+    def _complete_upgrade(self, channel: WebSocketChannel, transport: str) -> None:
         self.upgrading = False
         self.upgraded = True
         self._probed = False
-        self.transport = "websocket"
-        self._ws = channel
+        self.transport = transport
+        previous, self._ws = self._ws, channel
         self._release_poll()
         buffered, self._buffer, self._buffer_size = self._buffer, [], 0
         for p in buffered:
             channel.send(p)
+        if previous is not None:  # a WebSocket upgraded to WebTransport: the old one goes
+            previous.close()
         if self.server.hooks.upgrade:
             for hook in self.server.hooks.upgrade:
                 hook(self)
@@ -457,6 +463,10 @@ class EngineSession:
             self._finish()
         elif self._poll is not None:
             self._release_poll()  # the GET answers, then finishes the session
+        elif client_initiated and self.server.client_close_grace > 0:
+            # --workers: the client's GET may still be on its way through another worker; it
+            # gets its "6" if it comes within the grace, and the session is gone after it
+            self._timer = self._loop.call_later(self.server.client_close_grace, self._finish)
         elif client_initiated or reason in _GONE_AT_ONCE:
             self._finish()  # as in Node: a broken session is gone, the next GET gets 400
         else:
@@ -495,11 +505,14 @@ def _payload_response(packets: list[str | bytes]) -> HttpResponse:
 class _UpgradeHandler:
     """Receives the messages of a WebSocket while it is being upgraded to."""
 
-    __slots__ = ("channel", "done", "session", "timer")
+    __slots__ = ("channel", "done", "session", "timer", "transport")
 
-    def __init__(self, session: EngineSession, channel: WebSocketChannel) -> None:
+    def __init__(
+        self, session: EngineSession, channel: WebSocketChannel, transport: str = "websocket"
+    ) -> None:
         self.session = session
         self.channel = channel
+        self.transport = transport
         self.done = False
         self.timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
             session.server.upgrade_timeout, self._timeout
@@ -535,7 +548,7 @@ class _UpgradeHandler:
             if self.timer is not None:
                 self.timer.cancel()
                 self.timer = None
-            session._complete_upgrade(self.channel)
+            session._complete_upgrade(self.channel, self.transport)
         else:
             self._fail()
 
@@ -548,17 +561,23 @@ class _UpgradeHandler:
 
 
 class WebSocketSessionHandler:
-    """Receives the messages of a WebSocket-only session."""
+    """Receives the messages of a session opened on a WebSocket (or a WebTransport stream).
 
-    __slots__ = ("session",)
+    Once the session has moved to another channel (a WebSocket upgraded to WebTransport),
+    the old one's messages and close are ignored."""
 
-    def __init__(self, session: EngineSession) -> None:
+    __slots__ = ("channel", "session")
+
+    def __init__(self, session: EngineSession, channel: WebSocketChannel | None = None) -> None:
         self.session = session
+        self.channel = channel
 
     def on_message(self, data: str | bytes) -> None:
         """Decode and deliver one message."""
-        self.session.on_websocket_message(data)
+        if self.channel is None or self.session._ws is self.channel:
+            self.session.on_websocket_message(data)
 
     def on_close(self) -> None:
         """The connection is gone."""
-        self.session.close("transport close")
+        if self.channel is None or self.session._ws is self.channel:
+            self.session.close("transport close")

@@ -1,4 +1,5 @@
-"""Hosts for socketwire servers: an ASGI app and a fast standalone asyncio server."""
+"""Hosts for socketwire servers: an ASGI app, a fast standalone asyncio server, and an HTTP/3
+host for WebTransport (``http3``, the ``webtransport`` extra)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, unquote
 
 import httptools
@@ -31,6 +31,10 @@ from ..engine.http import (
 from ..engine.static import StaticFiles
 from . import tune_gc, wsframes
 from ._abort import abort_transport
+
+if TYPE_CHECKING:  # aioquic is optional (the webtransport extra)
+    from ..engine.http import WebTransportApp
+    from .http3 import Certificate, Http3Server
 
 __all__ = ["StandaloneServer", "run", "serve"]
 
@@ -628,25 +632,49 @@ class StandaloneServer:
         self.ws_max_fragments = ws_max_fragments
         self.connections: set[_HttpProtocol | _WebSocketProtocol] = set()
         self._servers: list[asyncio.base_events.Server] = []
+        self.http3: Http3Server | None = None
+        """The HTTP/3 (WebTransport) host, when serving one (see :func:`serve`)."""
 
     @property
     def port(self) -> int:
         """The TCP port of the first listening socket."""
         return int(self._servers[0].sockets[0].getsockname()[1])
 
-    async def start(self, host: str, port: int, **kwargs: Any) -> None:
-        """Start the app (a Socket.IO server starts its adapters), then listen."""
+    def protocol_factory(self) -> asyncio.Protocol:
+        """The protocol of each accepted connection (``--workers`` routes requests there)."""
+        return _HttpProtocol(self)
+
+    async def start(self, host: str | None, port: int | None, **kwargs: Any) -> None:
+        """Start the app (a Socket.IO server starts its adapters), then listen (on
+        ``sock=`` when given: a socket already bound, as ``--workers`` shares one)."""
         await self.app.startup()
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: _HttpProtocol(self), host, port,
-                                          reuse_address=True, **kwargs)
+        if kwargs.get("sock") is not None:
+            server = await loop.create_server(self.protocol_factory, **kwargs)
+        else:
+            server = await loop.create_server(self.protocol_factory, host, port,
+                                              reuse_address=True, **kwargs)
         self._servers.append(server)
+
+    async def start_http3(
+        self, host: str, port: int, certificate: Certificate | None = None
+    ) -> Http3Server:
+        """Also serve WebTransport over HTTP/3 on UDP ``port`` (needs the ``webtransport``
+        extra); ``certificate`` defaults to a fresh self-signed one."""
+        from .http3 import Http3Server
+
+        http3 = Http3Server(cast("WebTransportApp", self.app), certificate)
+        await http3.start(host, port)
+        self.http3 = http3
+        return http3
 
     async def close(self) -> None:
         """Stop listening, close every session and connection."""
         for server in self._servers:
             server.close()
         await self.app.shutdown()
+        if self.http3 is not None:  # after the sessions, which end their streams cleanly
+            await self.http3.close()
         # answers in progress (long-polls released by the shutdown) go out before the close
         busy = [c.worker for c in self.connections
                 if isinstance(c, _HttpProtocol) and c.worker is not None and not c.worker.done()]
@@ -668,18 +696,31 @@ async def serve(
     http_header_timeout: float | None = 60.0,
     http_keepalive_timeout: float | None = 5.0,
     ws_max_fragments: int | None = None,
+    http3: bool | Certificate = False,
+    http3_port: int | None = None,
     **kwargs: Any,
 ) -> StandaloneServer:
     """Start serving ``app`` (a ``socketwire.Server`` or an ``EngineServer``); returns at once.
 
     The timeouts and ``ws_max_fragments`` are :class:`StandaloneServer`'s; other keyword
-    arguments go to ``loop.create_server`` (``ssl``, ``backlog``...).
+    arguments go to ``loop.create_server`` (``ssl``, ``backlog``...). ``http3`` (``True`` or a
+    :class:`~socketwire.hosting.http3.Certificate`) also serves WebTransport over HTTP/3 on
+    UDP ``http3_port``, by default the TCP port's number (where browsers look for it), with a
+    fresh self-signed certificate unless one is given (``server.http3.certificate``); the
+    app must list ``"webtransport"`` in its ``transports``.
     """
     server = StandaloneServer(_as_http_app(app), StaticFiles(static_files),
                               http_header_timeout=http_header_timeout,
                               http_keepalive_timeout=http_keepalive_timeout,
                               ws_max_fragments=ws_max_fragments)
     await server.start(host, port, **kwargs)
+    if http3 is not False:
+        try:
+            await server.start_http3(host, server.port if http3_port is None else http3_port,
+                                     None if http3 is True else http3)
+        except BaseException:
+            await server.close()
+            raise
     return server
 
 
@@ -708,19 +749,35 @@ def run(
     on_started: Any = None,
     http_header_timeout: float | None = 60.0,
     http_keepalive_timeout: float | None = 5.0,
+    workers: int | str | None = None,
+    http3: bool | Certificate = False,
+    http3_port: int | None = None,
 ) -> None:
     """Serve ``app`` until SIGINT or SIGTERM (blocking), on uvloop when installed.
 
     ``on_started(server)`` is called once listening; by default a line saying where it serves
-    is printed.
+    is printed. ``workers=N`` serves with N processes sharing the port (``0`` or ``"auto"``:
+    one per core), forked from this one: see :mod:`socketwire.hosting.workers`. ``http3``
+    and ``http3_port``: WebTransport over HTTP/3, as in :func:`serve` (one process only).
     """
+    if workers is not None and workers != 1:
+        if http3:
+            raise ValueError("http3 is served by one process: it cannot be combined with "
+                             "workers (QUIC would need routing by connection id)")
+        from .workers import run_workers
+
+        run_workers(app, host, port, static_files, workers=workers, use_uvloop=use_uvloop,
+                    on_started=on_started, http_header_timeout=http_header_timeout,
+                    http_keepalive_timeout=http_keepalive_timeout)
+        return
     if use_uvloop:
         install_uvloop()
 
     async def main() -> None:
         server = await serve(app, host, port, static_files,
                              http_header_timeout=http_header_timeout,
-                             http_keepalive_timeout=http_keepalive_timeout)
+                             http_keepalive_timeout=http_keepalive_timeout,
+                             http3=http3, http3_port=http3_port)
         tune_gc()  # start-up done: see socketwire.hosting.tune_gc
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -735,6 +792,9 @@ def run(
             shown = "localhost" if host in ("0.0.0.0", "::", "") else host
             shown = f"[{shown}]" if ":" in shown else shown
             print(f"socketwire listening on http://{shown}:{server.port}/", flush=True)
+            if server.http3 is not None:
+                print(f"socketwire serving WebTransport on UDP port {server.http3.port}, "
+                      f"certificate SHA-256 {server.http3.certificate.sha256.hex()}", flush=True)
         await stop.wait()
         await server.close()
 

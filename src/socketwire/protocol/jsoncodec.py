@@ -15,6 +15,8 @@ import orjson
 
 from ..exceptions import LocalProtocolError, RemoteProtocolError
 
+__all__ = ["dumps", "dumps_bytes", "is_finite_number", "loads"]
+
 _OPTS = orjson.OPT_NON_STR_KEYS
 _MAX_DEPTH = 256  # orjson itself refuses to encode deeper than 254 levels
 

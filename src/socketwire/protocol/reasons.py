@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 
+__all__ = ["Reason"]
+
 
 class Reason(enum.StrEnum):
     """Why a socket was disconnected."""

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .. import handlers
-
 if TYPE_CHECKING:
     import asyncio
 
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
     from .namespace import Namespace
     from .socket import Socket
 
-__all__ = ["ServerHooks", "handler_mark", "report_handler", "timed_ack"]
+__all__ = ["ServerHooks", "report_task", "timed_ack"]
 
 
 @dataclass(slots=True)
@@ -38,6 +36,8 @@ class ServerHooks:
       the ack callback). Called before the handlers; do not mutate it.
     - ``event_sent(socket, data)``: an event is sent to ``socket``, by ``socket.emit`` or by a
       broadcast (called once per local recipient); ``data`` is ``[event, *args]``.
+    - ``startup()``: ``io.startup()`` started the adapters (the host serves from now on; in
+      each worker of ``--workers``).
     - ``shutdown()``: ``io.shutdown()`` was called.
     - ``broadcast(nsp, opts)``: a broadcast (``io.emit``, ``socket.to(room).emit``...) is about
       to go to the sockets ``opts`` targets; called once per broadcast.
@@ -54,6 +54,7 @@ class ServerHooks:
     disconnect: list[Callable[[Socket, str], None]] = field(default_factory=list)
     event_received: list[Callable[[Socket, list[Any]], None]] = field(default_factory=list)
     event_sent: list[Callable[[Socket, list[Any]], None]] = field(default_factory=list)
+    startup: list[Callable[[], None]] = field(default_factory=list)
     shutdown: list[Callable[[], None]] = field(default_factory=list)
     broadcast: list[Callable[[Namespace, BroadcastOptions], None]] = field(default_factory=list)
     handler_done: list[Callable[[Socket, str, float, bool], None]] = field(default_factory=list)
@@ -63,31 +64,16 @@ class ServerHooks:
 # Helpers for the paths that call ``handler_done`` and ``ack_received``, only taken when
 # a listener is registered.
 
-def handler_mark() -> tuple[float, int]:
-    """Taken before calling a handler: the time and the count of failed handler calls."""
-    return time.perf_counter(), handlers.failed_calls
-
-
-def report_handler(socket: Socket, event: str, mark: tuple[float, int],
-                   task: asyncio.Task[Any] | None) -> None:
-    """Call the ``handler_done`` listeners for a handler called after ``mark`` was taken."""
-    if task is None:
-        seconds = time.perf_counter() - mark[0]
-        ok = handlers.failed_calls == mark[1]
+def report_task(socket: Socket, event: str, start: float, task: asyncio.Task[Any]) -> None:
+    """Call the ``handler_done`` listeners when the task of a coroutine handler called at
+    ``start`` (``time.perf_counter()``) ends."""
+    def done(task: asyncio.Task[Any]) -> None:
+        seconds = time.perf_counter() - start
+        ok = not task.cancelled() and task.exception() is None and task.result() is not False
         for hook in socket.server.hooks.handler_done:
             hook(socket, event, seconds, ok)
-        return
-
-    def done(task: asyncio.Task[Any]) -> None:
-        ok = not task.cancelled() and task.exception() is None and task.result() is not False
-        _handler_done(socket, event, time.perf_counter() - mark[0], ok)
 
     task.add_done_callback(done)
-
-
-def _handler_done(socket: Socket, event: str, seconds: float, ok: bool) -> None:
-    for hook in socket.server.hooks.handler_done:
-        hook(socket, event, seconds, ok)
 
 
 def timed_ack(socket: Socket, callback: Callable[[list[Any] | None], None]

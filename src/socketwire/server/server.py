@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..adapters.base import Adapter
 from ..adapters.memory import InMemoryAdapter, SessionAwareAdapter
-from ..engine.http import HttpRequest, HttpResponse
+from ..engine.http import HttpRequest, HttpResponse, WebSocketChannel, WebSocketHandler
 from ..engine.server import AllowRequest, CorsOrigins, EngineServer, WebSocketAcceptance
 from ..engine.session import EngineSession
 from ..engine.static import StaticFiles
@@ -126,6 +126,8 @@ class Server:
         self._startup_lock = asyncio.Lock()
         self._adapters_open = True  # closed by the first shutdown, opened again by startup
         self._adapter_inits: set[asyncio.Task[None]] = set()
+        #: in a worker of ``run(io, workers=N)``: its ``WorkerInfo`` (``.slot``, ``.count``)
+        self.worker: Any = None
         self.sockets = self.of("/")
 
     # ------------------------------------------------------------ namespaces
@@ -261,6 +263,11 @@ class Server:
         """The largest request body accepted."""
         return self.engine.max_http_buffer_size
 
+    @property
+    def upgrade_timeout(self) -> float:
+        """Seconds an upgrade (or a new WebTransport session's first packet) may take."""
+        return self.engine.upgrade_timeout
+
     async def handle_http(self, request: HttpRequest) -> HttpResponse:
         """Answer an HTTP request under ``path`` (the browser client files, then Engine.IO)."""
         if self.serve_client and request.method in ("GET", "HEAD"):
@@ -278,6 +285,16 @@ class Server:
     async def open_websocket(self, request: HttpRequest) -> WebSocketAcceptance | HttpResponse:
         """Accept or refuse a WebSocket request."""
         return await self.engine.open_websocket(request)
+
+    async def open_webtransport(self, request: HttpRequest) -> HttpResponse | None:
+        """Accept (``None``) or refuse a WebTransport session request (HTTP/3 host)."""
+        return await self.engine.open_webtransport(request)
+
+    def attach_webtransport(
+        self, request: HttpRequest, first: str | bytes, channel: WebSocketChannel
+    ) -> WebSocketHandler | None:
+        """Start an accepted WebTransport session's transport from its first packet."""
+        return self.engine.attach_webtransport(request, first, channel)
 
     def lookup_static(self, method: str, path: str) -> HttpResponse | None:
         """A file of :attr:`static_routes` (``{url_prefix: folder}``) for a request outside
@@ -307,6 +324,8 @@ class Server:
             except BaseException:
                 self._started = False
                 raise
+            for hook in list(self.hooks.startup):
+                hook()
 
     async def shutdown(self) -> None:
         """Close every connection ("server shutting down") and stop the adapters."""
@@ -327,6 +346,24 @@ class Server:
     async def close(self) -> None:
         """Node's ``io.close()``: the same as :meth:`shutdown`."""
         await self.shutdown()
+
+    # ---------------------------------------------------------------- workers
+
+    def join_workers(self, worker: Any) -> None:
+        """Called in each worker of ``run(io, workers=N)`` before it starts (``worker`` is a
+        ``hosting.workers.WorkerInfo``): unless an adapter was given, every namespace joins
+        the workers' cluster over local IPC (:mod:`socketwire.adapters.ipc`). The adapters
+        made before the fork are made again in the worker (each server of a cluster needs
+        its own uid), keeping their listeners."""
+        from ..adapters.ipc import create_ipc_adapter
+
+        self.worker = worker
+        if self.adapter_factory in (InMemoryAdapter, SessionAwareAdapter):
+            self.adapter_factory = create_ipc_adapter(worker)
+        for nsp in self.namespaces.values():  # dynamic parents are not there: they need none
+            old = nsp.adapter
+            nsp.adapter = self.adapter_factory(nsp)
+            nsp.adapter._listeners = old._listeners
 
     # ---------------------------------------------------------------- hosting
 

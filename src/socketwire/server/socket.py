@@ -7,8 +7,10 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from .. import handlers as _handlers
 from ..adapters.base import BroadcastOptions, PersistedSession
 from ..exceptions import AckTimeout, Disconnected
 from ..handlers import AckSender, Handler, Listeners, ack_value, call_handler, spawn
@@ -19,7 +21,7 @@ from ..protocol.sio import (
     SioType,
     check_event_name,
 )
-from .hooks import handler_mark, report_handler, timed_ack
+from .hooks import report_task, timed_ack
 from .recovery import RECOVERABLE_REASONS
 
 if TYPE_CHECKING:
@@ -367,15 +369,21 @@ class Socket(Listeners):
         for h in list(handlers) if len(handlers) > 1 else handlers:
             if h.once:
                 self._events.remove(event, h.fn)
-            mark = handler_mark() if timed else None
+            if timed:
+                start, failed = perf_counter(), _handlers.failed_calls
             if ack_id is None:
                 task = call_handler(h, args, None, None, event)
             else:
                 sender = AckSender(self._send_ack, ack_id)
                 task = call_handler(h, args, sender.from_result, sender, event)
                 ack_id = None  # only the first handler answers
-            if mark is not None:
-                report_handler(self, event, mark, task)
+            if timed:
+                if task is None:
+                    seconds, ok = perf_counter() - start, _handlers.failed_calls == failed
+                    for done in timed:
+                        done(self, event, seconds, ok)
+                else:
+                    report_task(self, event, start, task)
             if task is not None:
                 self.client.track(task)
 

@@ -4,6 +4,8 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
+__all__ = ["browser_client_source"]
+
 _ESM_PATH = Path(__file__).with_name("socketwire.esm.js")
 
 

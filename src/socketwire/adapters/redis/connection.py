@@ -14,11 +14,11 @@ One :class:`RedisConnection` holds, for one server (all its namespaces):
   ordinary commands (``PUBSUB NUMSUB``, streams, keys).
 
 Faults: when Redis goes away each connection reconnects with exponential backoff and jitter
-(50 ms doubling, capped at 1 s), the subscribers subscribe again to everything (room channels
-included), one WARNING is logged when the outage starts and one INFO line when every
-connection is back. While Redis is down ``publish()`` drops the message at once and counts it
-(:attr:`RedisConnection.stats`); nothing raises into the event loop. Local delivery does not
-depend on Redis at all.
+(50 ms doubling, capped at 0.5 s as node-redis does), the subscribers subscribe again to
+everything (room channels included), one WARNING is logged when the outage starts and one
+INFO line when every connection is back. While Redis is down ``publish()`` drops the
+message at once and counts it (:attr:`RedisConnection.stats`); nothing raises into the
+event loop. Local delivery does not depend on Redis at all.
 
 redis-py picks the hiredis parser by itself when ``hiredis`` is installed.
 """
@@ -48,7 +48,7 @@ Callback = Callable[[str, bytes], None]
 """A subscription callback: ``callback(channel, payload)``."""
 
 BACKOFF_MIN = 0.05
-BACKOFF_MAX = 1.0
+BACKOFF_MAX = 0.5
 SUBSCRIBE_TIMEOUT = 5.0
 PING_EVERY = 5.0  # an idle subscriber pings Redis this often to notice dead links
 PUBLISH_BATCH = 512
