@@ -181,6 +181,13 @@ def test_any_stream_fields_decode_or_raise(fields: dict[str, str]) -> None:
         pass
 
 
+@pytest.mark.parametrize("kind", ["\u00b2", "\u0663", "", "-", "3.0", " 3"])
+def test_stream_entry_types_that_are_not_ascii_integers_are_refused(kind: str) -> None:
+    # "\u00b2".isdigit() is true but int() refuses it (found by the hypothesis test above)
+    with pytest.raises(RemoteProtocolError):
+        decode_stream_entry({"uid": "x", "nsp": "/", "type": kind})
+
+
 def test_deeply_nested_payloads_are_refused_not_crashing() -> None:
     deep = b"\x91" * 100_000 + b"\xc0"  # 100 000 nested arrays
     with pytest.raises(RemoteProtocolError):

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import base64
 import enum
+import re
 from typing import Any, TypedDict
 
 from ..exceptions import RemoteProtocolError
 from . import jsoncodec
 from .sio import SioPacket, SioType, has_binary
+
+_NUMERIC = re.compile(r"-?[0-9]+")
 
 __all__ = [
     "EMITTER_UID",
@@ -172,7 +175,7 @@ def encode_stream_entry(message: ClusterMessage) -> dict[str, str]:
 def decode_stream_entry(fields: dict[str, str]) -> ClusterMessage:
     """The message of a stream entry; raises :class:`RemoteProtocolError` when invalid."""
     kind = fields.get("type", "")
-    if not kind.lstrip("-").isdigit():
+    if _NUMERIC.fullmatch(kind) is None:  # ASCII digits only: "²".isdigit() is true
         raise RemoteProtocolError("a stream entry needs a numeric type")
     message: ClusterMessage = {"uid": fields.get("uid", ""), "nsp": fields.get("nsp", ""),
                                "type": int(kind)}
