@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import interop_support
 import pytest
-import pytest_asyncio
 from interop_support import Seen, install_basics, poll_until
 from jsdriver import JsDriver
 
@@ -27,22 +25,6 @@ from servers import TRANSPORTS, running
 pytestmark = [pytest.mark.node, pytest.mark.asyncio(loop_scope="module")]
 
 transports = pytest.mark.parametrize("transport", list(TRANSPORTS))
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def driver() -> AsyncIterator[JsDriver]:
-    d = await JsDriver.start()
-    try:
-        yield d
-    finally:
-        await d.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def js(driver: JsDriver) -> AsyncIterator[JsDriver]:
-    """The module's Node driver, with no client sockets left over from other tests."""
-    yield driver
-    await driver.reset()
 
 
 async def check_transport(js: JsDriver, c: str, transport: str) -> None:

@@ -5,32 +5,15 @@ no reconnection after a middleware refusal."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import interop_support
 import pytest
-import pytest_asyncio
 from jsdriver import JsDriver
 
 import socketwire
 
 pytestmark = [pytest.mark.node, pytest.mark.asyncio(loop_scope="module")]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def driver() -> AsyncIterator[JsDriver]:
-    d = await JsDriver.start()
-    try:
-        yield d
-    finally:
-        await d.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def js(driver: JsDriver) -> AsyncIterator[JsDriver]:
-    yield driver
-    await driver.reset()
 
 
 async def test_retries_with_ack_timeout(js: JsDriver, hosting: str) -> None:

@@ -4,12 +4,10 @@ namespaces, rooms and broadcasts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import interop_support
 import pytest
-import pytest_asyncio
 from interop_support import Seen, install_basics
 from jsdriver import JsDriver
 
@@ -19,21 +17,6 @@ from servers import TRANSPORTS
 pytestmark = [pytest.mark.node, pytest.mark.asyncio(loop_scope="module")]
 
 MSGPACK = {"parser": "msgpack"}
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def driver() -> AsyncIterator[JsDriver]:
-    d = await JsDriver.start()
-    try:
-        yield d
-    finally:
-        await d.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def js(driver: JsDriver) -> AsyncIterator[JsDriver]:
-    yield driver
-    await driver.reset()
 
 
 def msgpack_server() -> tuple[socketwire.Server, Seen]:

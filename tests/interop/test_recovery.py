@@ -9,12 +9,10 @@ same socket id, rooms and ``data``, and receives every missed event once, in ord
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import interop_support
 import pytest
-import pytest_asyncio
 from interop_support import Seen, install_basics
 from jsdriver import JsDriver
 
@@ -26,21 +24,6 @@ pytestmark = [pytest.mark.node, pytest.mark.asyncio(loop_scope="module")]
 transports = pytest.mark.parametrize("transport", list(TRANSPORTS))
 # reconnect quickly and predictably
 FAST = {"reconnectionDelay": 100, "reconnectionDelayMax": 100, "randomizationFactor": 0}
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def driver() -> AsyncIterator[JsDriver]:
-    d = await JsDriver.start()
-    try:
-        yield d
-    finally:
-        await d.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def js(driver: JsDriver) -> AsyncIterator[JsDriver]:
-    yield driver
-    await driver.reset()
 
 
 def recovering_server(**settings: Any) -> tuple[socketwire.Server, Seen]:

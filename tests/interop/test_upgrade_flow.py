@@ -9,12 +9,10 @@ Driven with the official socket.io-client 4.8 (Node) and with socketwire's Async
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import interop_support
 import pytest
-import pytest_asyncio
 from interop_support import poll_until
 from jsdriver import JsDriver
 
@@ -25,21 +23,6 @@ pytestmark = [pytest.mark.node, pytest.mark.asyncio(loop_scope="module")]
 TICKS = 150  # server -> client events per connection, one every ~2 ms from the connection on
 UPS = 120  # client -> server events per connection
 CONNECTIONS = 6  # upgrades per test
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def driver() -> AsyncIterator[JsDriver]:
-    d = await JsDriver.start()
-    try:
-        yield d
-    finally:
-        await d.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def js(driver: JsDriver) -> AsyncIterator[JsDriver]:
-    yield driver
-    await driver.reset()
 
 
 def streaming_server() -> tuple[socketwire.Server, dict[str, list[Any]]]:
