@@ -4,6 +4,7 @@
 #
 #   scripts/protocol_suites.sh SUITES_DIR [WORKERS...]   (default workers: 1)
 #   RUNS=3 scripts/protocol_suites.sh /tmp/suites 2 3
+#   HOSTING=asgi scripts/protocol_suites.sh /tmp/suites   (the ASGI host, under uvicorn)
 #
 # SUITES_DIR holds engine.io-protocol/test-suite and socket.io-protocol/test-suite, each with its
 # node_modules installed (npm ci; docs/protocol.md swaps in ws 8.16.0 to remove the suite's own
@@ -26,7 +27,8 @@ run_one() {  # suite server workers run
   dir=$(mktemp -d)
   cp -r "$SUITES/$suite/test-suite/." "$dir/"
   sed -i "s#http://localhost:3000#http://127.0.0.1:$port#" "$dir/test-suite.js"
-  "$PY" "$ROOT/conformance/$server" --port "$port" --workers "$workers" >"$dir/server.log" 2>&1 &
+  "$PY" "$ROOT/conformance/$server" --port "$port" --workers "$workers" \
+    --hosting "${HOSTING:-standalone}" >"$dir/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do
     grep -q "listening" "$dir/server.log" 2>/dev/null && break
@@ -42,7 +44,7 @@ run_one() {  # suite server workers run
         const f = r.failures.map(t => t.fullTitle).join(" | ");
         console.log(`${r.stats.passes}/${r.stats.tests}` + (f ? ` FAILED: ${f}` : ""));
       } catch (e) { console.log("no result"); } });')
-  echo "$suite workers=$workers run=$run $result"
+  echo "$suite hosting=${HOSTING:-standalone} workers=$workers run=$run $result"
   case $result in
     */*FAILED*|"no result") status=1 ;;
     *) local p=${result%%/*} t=${result#*/}; [ "$p" = "$t" ] || status=1 ;;
