@@ -277,6 +277,7 @@ async def test_lean_metrics_add_no_per_message_listener() -> None:
     metrics = Metrics(io, registry=False, opentelemetry=False, packets=False, handlers=False)
     try:
         assert io.engine.hooks.packet_in == [] and io.engine.hooks.packet_out == []
+        assert io.engine.hooks.packet_log is None and io.hooks.handler_log is None
         assert io.hooks.handler_done == []
         async with running(io) as url:
             client = socketio.AsyncClient(reconnection=False)
@@ -288,5 +289,51 @@ async def test_lean_metrics_add_no_per_message_listener() -> None:
         assert snap["packets_in"] == {} and snap["handler_duration"] == {}
         assert snap["sockets"] == {"/": 1} and snap["broadcasts"] == {"/": 1}
         assert snap["clients"] == {"polling": 0, "websocket": 1}
+    finally:
+        metrics.close()
+
+
+async def test_packets_and_bytes_by_type_are_exact_over_a_raw_websocket() -> None:
+    """Mixed batches (text, non-ASCII text, a binary event and its attachment, both ways),
+    counted from the engine's packet log: the figures equal the frames on the wire."""
+    io = socketwire.Server()
+
+    @io.on("connection")
+    def connection(socket: socketwire.Socket) -> None:
+        @socket.on("echo")
+        def echo(*args: Any) -> None:
+            socket.emit("echo", *args)
+
+    metrics = Metrics(io, registry=False, opentelemetry=False)
+    sent = ["40", '42["echo","plain"]', '42["echo","h\u00e9llo \u20ac"]',
+            '42["echo","héllo €"]', '451-["echo",{"_placeholder":true,"num":0}]']
+    received: list[str | bytes] = []
+    try:
+        async with running(io) as url:
+            ws_url = url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+            async with ws_connect(ws_url) as ws:
+                assert str(await ws.recv()).startswith("0{")  # OPEN: not a MESSAGE
+                for frame in sent:
+                    await ws.send(frame)
+                await ws.send(b"\x01\x02\x03")
+                while len(received) < 6:  # CONNECT reply, 3 events, binary event + attachment
+                    received.append(await asyncio.wait_for(ws.recv(), WAIT))
+                snap = metrics.snapshot()
+        def size(frame: str | bytes) -> int:
+            return len(frame.encode() if isinstance(frame, str) else frame)
+
+        assert snap["packets_in"] == {"connect": 1, "event": 3, "binary_event": 1,
+                                      "attachment": 1}
+        assert snap["bytes_in"] == {
+            "connect": 2, "event": sum(size(f) for f in sent[1:4]),
+            "binary_event": size(sent[4]), "attachment": 3}
+        texts = [f for f in received if isinstance(f, str)]
+        assert [f[:2] for f in texts] == ["40", "42", "42", "42", "45"]
+        assert snap["packets_out"] == {"connect": 1, "event": 3, "binary_event": 1,
+                                       "attachment": 1}
+        assert snap["bytes_out"] == {
+            "connect": size(texts[0]), "event": sum(size(f) for f in texts[1:4]),
+            "binary_event": size(texts[4]), "attachment": 3}
+        assert snap["handler_duration"]["echo"].count == 4
     finally:
         metrics.close()
