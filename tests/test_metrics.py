@@ -46,10 +46,11 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 @contextmanager
-def chat_command(port: int, metrics_port: int) -> Iterator[subprocess.Popen[bytes]]:
+def chat_command(port: int, metrics_port: int,
+                 *extra: str) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "socketwire.cli", "chat", "--port", str(port),
-         "--metrics", str(metrics_port)],
+         "--metrics", str(metrics_port), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         assert proc.stdout is not None
@@ -337,3 +338,28 @@ async def test_packets_and_bytes_by_type_are_exact_over_a_raw_websocket() -> Non
         assert snap["handler_duration"]["echo"].count == 4
     finally:
         metrics.close()
+
+
+async def test_metrics_lean_option_leaves_out_per_message_figures() -> None:
+    port, metrics_port = free_port(), free_port()
+    with chat_command(port, metrics_port, "--metrics-lean"):
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(f"http://127.0.0.1:{port}", auth={"username": "lean"},
+                             transports=["websocket"], wait_timeout=int(WAIT))
+        try:
+            assert (await client.call("new-message", "hi", timeout=WAIT))["ok"]
+            async with httpx.AsyncClient(timeout=WAIT) as http:
+                scraped = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        finally:
+            await client.disconnect()
+    s = parse(scraped.text)
+    assert value(s, "socketwire_connected_clients", transport="websocket") == 1
+    assert value(s, "socketwire_broadcasts_total", namespace="/") >= 1
+    assert not any(name.startswith(("socketwire_packets_", "socketwire_handler_duration"))
+                   and v for (name, _), v in s.items())
+
+
+def test_metrics_lean_needs_metrics() -> None:
+    done = subprocess.run([sys.executable, "-m", "socketwire.cli", "chat", "--metrics-lean"],
+                          capture_output=True, timeout=60)
+    assert done.returncode != 0 and b"--metrics-lean goes with --metrics" in done.stderr
