@@ -74,6 +74,10 @@ WS_LOW_WATER = 256 * 1024
 MAX_PIPELINED = 16  # requests parsed ahead of the one being answered before reading stops
 MAX_EARLY_WS_BYTES = 64 * 1024  # frames sent before the 101, held while the upgrade is decided
 WS_CLOSE_TIMEOUT = 1.0  # how long a close frame of ours waits for the peer's
+# the listen queue: asyncio's default of 100 drops SYNs past 100 connects in flight, and each
+# dropped one waits for the client's 1 s retransmit (p99 connect ~1 s); the kernel caps it at
+# net.core.somaxconn. uvicorn uses 2048, Node 511.
+LISTEN_BACKLOG = 2048
 
 
 class _HttpProtocol(asyncio.Protocol):
@@ -652,6 +656,7 @@ class StandaloneServer:
         if kwargs.get("sock") is not None:
             server = await loop.create_server(self.protocol_factory, **kwargs)
         else:
+            kwargs.setdefault("backlog", LISTEN_BACKLOG)
             server = await loop.create_server(self.protocol_factory, host, port,
                                               reuse_address=True, **kwargs)
         self._servers.append(server)
