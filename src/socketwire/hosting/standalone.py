@@ -32,6 +32,11 @@ __all__ = ["StandaloneServer", "run", "serve"]
 
 log = logging.getLogger("socketwire.hosting")
 
+# the listen queue: asyncio's default of 100 drops SYNs past 100 connects in flight, and each
+# dropped one waits for the client's 1 s retransmit (p99 connect ~1 s); the kernel caps it at
+# net.core.somaxconn. uvicorn uses 2048, Node 511.
+LISTEN_BACKLOG = 2048
+
 
 class StandaloneServer:
     """A running standalone server; ``close()`` stops it.
@@ -79,6 +84,7 @@ class StandaloneServer:
         if kwargs.get("sock") is not None:
             server = await loop.create_server(self.protocol_factory, **kwargs)
         else:
+            kwargs.setdefault("backlog", LISTEN_BACKLOG)
             server = await loop.create_server(self.protocol_factory, host, port,
                                               reuse_address=True, **kwargs)
         self._servers.append(server)

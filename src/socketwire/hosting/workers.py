@@ -48,7 +48,7 @@ from typing import Any
 
 from ..engine.static import StaticFiles
 from .http1 import HttpProtocol as _HttpProtocol
-from .standalone import StandaloneServer, _as_http_app, install_uvloop
+from .standalone import LISTEN_BACKLOG, StandaloneServer, _as_http_app, install_uvloop
 
 __all__ = [
     "WorkerInfo",
@@ -413,7 +413,7 @@ class _Plan:
     server_options: dict[str, Any]
     parent: int
     reuse_port: bool = False
-    backlog: int = 1024
+    backlog: int = LISTEN_BACKLOG
 
 
 def _set_parent_death_signal() -> None:
@@ -657,7 +657,7 @@ def run_workers(
     workers: int | str = 0,
     use_uvloop: bool = True,
     on_started: Callable[[Any], None] | None = None,
-    backlog: int = 1024,
+    backlog: int = LISTEN_BACKLOG,
     reuse_port: bool | None = None,
     **server_options: Any,
 ) -> None:
