@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .session import EngineSession
 
-__all__ = ["EngineHooks", "PacketLog"]
+__all__ = ["BatchLog", "EngineHooks", "PacketLog"]
 
 
 @dataclass(slots=True)
@@ -52,7 +52,33 @@ class EngineHooks:
     packet_log: PacketLog | None = None
 
 
-class PacketLog:
+class BatchLog:
+    """What a counting listener is told in bulk: the recorder appends to plain lists, and
+    :meth:`flush` (a subclass's) hands them over ``delay`` seconds after a batch began
+    (``loop.call_later``) or when called before the figures are read."""
+
+    __slots__ = ("delay", "pending")
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.pending = False  # a flush is scheduled (recorders check it before waking)
+
+    def wake(self) -> None:
+        """Schedule the flush of the batch that just started (called on the event loop)."""
+        if self.pending:
+            return
+        self.pending = True
+        try:
+            asyncio.get_running_loop().call_later(self.delay, self.flush)
+        except RuntimeError:  # no running loop (a synchronous caller): hand it over at once
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand what was recorded to the owner now."""
+        raise NotImplementedError
+
+
+class PacketLog(BatchLog):
     """The packets of every session, recorded in bulk for a listener that only counts them.
 
     Where ``packet_in`` / ``packet_out`` cost a listener call per packet, the engine appends
@@ -64,25 +90,14 @@ class PacketLog:
     ``socketwire.metrics`` uses it; install one as ``engine.hooks.packet_log``.
     """
 
-    __slots__ = ("_take", "delay", "incoming", "outgoing", "pending")
+    __slots__ = ("_take", "incoming", "outgoing")
 
     def __init__(self, take: Callable[[list[str | bytes], list[str | bytes]], None],
                  delay: float = 0.02) -> None:
+        super().__init__(delay)
         self._take = take
-        self.delay = delay
         self.incoming: list[str | bytes] = []
         self.outgoing: list[str | bytes] = []
-        self.pending = False  # a flush is scheduled (the engine checks it before waking)
-
-    def wake(self) -> None:
-        """Schedule the flush of the batch that just started (called on the event loop)."""
-        if self.pending:
-            return
-        self.pending = True
-        try:
-            asyncio.get_running_loop().call_later(self.delay, self.flush)
-        except RuntimeError:  # no running loop (a synchronous test): count at once
-            self.flush()
 
     def flush(self) -> None:
         """Hand the recorded packets to the owner now."""

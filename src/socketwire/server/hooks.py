@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..engine.hooks import BatchLog
+
 if TYPE_CHECKING:
     from ..adapters.base import BroadcastOptions
     from .namespace import Namespace
@@ -63,7 +65,7 @@ class ServerHooks:
     handler_log: HandlerLog | None = None
 
 
-class HandlerLog:
+class HandlerLog(BatchLog):
     """Event handler timings recorded in bulk, for a listener that only aggregates them.
 
     What ``handler_done`` tells with a listener call per handler, the server appends here to
@@ -74,35 +76,24 @@ class HandlerLog:
     ``handler_done``'s path when their task ends, and recorded here then.
     """
 
-    __slots__ = ("_take", "delay", "events", "failed", "pending", "seconds")
+    __slots__ = ("_take", "events", "failed", "seconds")
 
     def __init__(self, take: Callable[[list[str], list[float], list[str]], None],
                  delay: float = 0.02) -> None:
+        super().__init__(delay)
         self._take = take
-        self.delay = delay
         self.events: list[str] = []
         self.seconds: list[float] = []
         self.failed: list[str] = []
-        self.pending = False
 
     def record(self, event: str, seconds: float, ok: bool) -> None:
-        """Record one handler's run (the slow path: coroutine handlers)."""
+        """Record one handler's run."""
         if not self.pending:
             self.wake()
         self.events.append(event)
         self.seconds.append(seconds)
         if not ok:
             self.failed.append(event)
-
-    def wake(self) -> None:
-        """Schedule the flush of the batch that just started."""
-        if self.pending:
-            return
-        self.pending = True
-        try:
-            asyncio.get_running_loop().call_later(self.delay, self.flush)
-        except RuntimeError:  # no running loop: hand it over at once
-            self.flush()
 
     def flush(self) -> None:
         """Hand the recorded timings to the owner now."""

@@ -383,14 +383,8 @@ class Socket(Listeners):
                     seconds, ok = perf_counter() - start, _handlers.failed_calls == failed
                     for done in hooks.handler_done:
                         done(self, event, seconds, ok)
-                    log = hooks.handler_log
-                    if log is not None:  # log.record(event, seconds, ok), inline
-                        if not log.pending:
-                            log.wake()
-                        log.events.append(event)
-                        log.seconds.append(seconds)
-                        if not ok:
-                            log.failed.append(event)
+                    if hooks.handler_log is not None:
+                        hooks.handler_log.record(event, seconds, ok)
                 else:
                     report_task(self, event, start, task)
             if task is not None:
