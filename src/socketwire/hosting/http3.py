@@ -22,7 +22,9 @@ import datetime
 import ipaddress
 import logging
 import os
-from collections.abc import Iterable
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -49,6 +51,8 @@ from ..engine.http import (
 from ..protocol.wtframes import FrameDecoder, encode_frame
 
 __all__ = [
+    "WT_HIGH_WATER",
+    "WT_LOW_WATER",
     "Certificate",
     "Http3Server",
     "WebTransportChannel",
@@ -59,6 +63,14 @@ log = logging.getLogger("socketwire.hosting")
 
 CERTIFICATE_DAYS = 10
 """Validity of :func:`self_signed_certificate` (browsers take at most 14 days by hash)."""
+
+# Backpressure, as the WebSocket host's: a session whose stream holds more than the high-water
+# mark of data the peer has not acknowledged is not read from (its packets are held, and its
+# stream's receive window stops growing, so the peer can send at most one window more) until
+# that falls below the low one. What the engine sends past its max_buffered_bytes drops the
+# session (abort()).
+WT_HIGH_WATER = 1024 * 1024
+WT_LOW_WATER = 256 * 1024
 
 
 # ------------------------------------------------------------------ certificates
@@ -140,9 +152,13 @@ def self_signed_certificate(
 
 class WebTransportChannel:
     """The stream of one WebTransport session, as the engine's message channel: every
-    Engine.IO packet sent is one frame on the stream."""
+    Engine.IO packet sent is one frame on the stream. Reading pauses while the peer is
+    behind on what it was sent (``WT_HIGH_WATER`` / ``WT_LOW_WATER``) or while the engine
+    asks (:meth:`pause_reading`); the packets that arrive meanwhile are delivered, in order,
+    when both allow it again."""
 
-    __slots__ = ("_closed", "_protocol", "handler", "session_id", "stream_id")
+    __slots__ = ("_backlog", "_closed", "_engine_paused", "_protocol", "_write_paused",
+                 "handler", "session_id", "stream_id")
 
     def __init__(self, protocol: _H3Protocol, session_id: int, stream_id: int) -> None:
         self._protocol = protocol
@@ -150,6 +166,14 @@ class WebTransportChannel:
         self.stream_id = stream_id
         self.handler: WebSocketHandler | None = None
         self._closed = False
+        self._engine_paused = False
+        self._write_paused = False
+        self._backlog: deque[str | bytes] = deque()
+
+    @property
+    def reading_paused(self) -> bool:
+        """Whether the peer's packets are held back now."""
+        return self._engine_paused or self._write_paused
 
     def send(self, packet: str | bytes) -> None:
         """Queue one packet on the stream."""
@@ -165,14 +189,57 @@ class WebTransportChannel:
     def _write(self, data: bytes) -> None:
         if self._closed:
             return
-        self._protocol._quic.send_stream_data(self.stream_id, data)
-        self._protocol.transmit_soon()
+        protocol = self._protocol
+        protocol._quic.send_stream_data(self.stream_id, data)
+        protocol.transmit_soon()
+        if not self._write_paused and protocol.unacknowledged(self.stream_id) > WT_HIGH_WATER:
+            self._write_paused = True  # the peer is behind: stop reading it
+            protocol.watch_drain(self)
+
+    def check_drained(self) -> bool:
+        """Resume reading once the peer has caught up (below ``WT_LOW_WATER``); tell
+        whether it has."""
+        if self._closed or self._protocol.unacknowledged(self.stream_id) < WT_LOW_WATER:
+            self._write_paused = False
+            self._update()
+            return True
+        return False
+
+    def pause_reading(self) -> None:
+        """Hold the peer's packets back (flow control from the engine)."""
+        if not self._engine_paused:
+            self._engine_paused = True
+            self._update()
+
+    def resume_reading(self) -> None:
+        """Deliver the packets held back, then keep delivering."""
+        if self._engine_paused:
+            self._engine_paused = False
+            self._update()
+
+    def deliver(self, packet: str | bytes) -> None:
+        """A packet from the peer: to the engine's handler, or held while reading pauses."""
+        if self._backlog or self.reading_paused:
+            self._backlog.append(packet)
+            return
+        handler = self.handler
+        if handler is not None:
+            handler.on_message(packet)
+
+    def _update(self) -> None:
+        paused = self.reading_paused
+        self._protocol.hold_window(self.stream_id, paused and not self._closed)
+        backlog = self._backlog
+        while backlog and not self.reading_paused and self.handler is not None:
+            self.handler.on_message(backlog.popleft())
 
     def close(self, code: int = 1000) -> None:
         """End the stream and the session (after what is queued)."""
         if self._closed:
             return
         self._closed = True
+        self._backlog.clear()
+        self._protocol.hold_window(self.stream_id, False)
         self._protocol.end_session(self.session_id, self.stream_id)
 
     def abort(self) -> None:
@@ -180,6 +247,8 @@ class WebTransportChannel:
         if self._closed:
             return
         self._closed = True
+        self._backlog.clear()
+        self._protocol.hold_window(self.stream_id, False)
         self._protocol.end_session(self.session_id, self.stream_id, reset=True)
 
     def buffered_amount(self) -> int:
@@ -193,6 +262,8 @@ class WebTransportChannel:
 
     def _closed_by_peer(self) -> None:
         self._closed = True
+        self._backlog.clear()
+        self._protocol.hold_window(self.stream_id, False)
         handler, self.handler = self.handler, None
         if handler is not None:
             handler.on_close()
@@ -223,6 +294,9 @@ class _H3Protocol(QuicConnectionProtocol):
         self._sessions: dict[int, _Session] = {}
         self._pending: set[asyncio.Task[None]] = set()
         self._transmit_scheduled = False
+        self._draining: set[WebTransportChannel] = set()  # write-paused: waiting for acks
+        self._held_windows: set[int] = set()
+        self._hold_windows_of(self._quic)
 
     # ------------------------------------------------------------- sending
 
@@ -235,6 +309,41 @@ class _H3Protocol(QuicConnectionProtocol):
     def _transmit_now(self) -> None:
         self._transmit_scheduled = False
         self.transmit()
+
+    def watch_drain(self, channel: WebTransportChannel) -> None:
+        """Check ``channel`` for drained data whenever the peer's packets arrive (its acks
+        come in them)."""
+        self._draining.add(channel)
+
+    def datagram_received(self, data: bytes | str, addr: Any) -> None:
+        """Handle a datagram, then resume the channels whose peer caught up."""
+        super().datagram_received(data, addr)
+        if self._draining:
+            for channel in [c for c in self._draining if c.check_drained()]:
+                self._draining.discard(channel)
+
+    def hold_window(self, stream_id: int, hold: bool) -> None:
+        """Stop (or let again) the stream's receive window grow: while a channel does not
+        read, its peer may send at most what the window already allows."""
+        if hold:
+            self._held_windows.add(stream_id)
+        elif stream_id in self._held_windows:
+            self._held_windows.discard(stream_id)
+            self.transmit_soon()  # a window raise may be due now
+
+    def _hold_windows_of(self, quic: Any) -> None:
+        """aioquic raises a stream's receive window as data arrives, not as it is consumed,
+        and has no setting for it: its window step is skipped for the held streams."""
+        raise_limits: Callable[..., None] | None = getattr(quic, "_write_stream_limits", None)
+        if raise_limits is None:
+            return  # another aioquic: windows grow as usual (the held packets still wait)
+        held = self._held_windows
+
+        def write_stream_limits(builder: Any, space: Any, stream: Any) -> None:
+            if stream.stream_id not in held:
+                raise_limits(builder=builder, space=space, stream=stream)
+
+        quic._write_stream_limits = write_stream_limits
 
     def unacknowledged(self, stream_id: int) -> int:
         """Bytes of ``stream_id`` sent or queued but not acknowledged by the peer."""
@@ -374,7 +483,7 @@ class _H3Protocol(QuicConnectionProtocol):
                     return
                 channel.handler = handler
             else:
-                channel.handler.on_message(packet)
+                channel.deliver(packet)
             if event.session_id not in self._sessions:
                 return  # the session was closed by that packet
         if session.decoder.error is not None:
@@ -402,6 +511,7 @@ class _H3Protocol(QuicConnectionProtocol):
         if session.timer is not None:
             session.timer.cancel()
         if session.channel is not None:
+            self._draining.discard(session.channel)
             session.channel._closed_by_peer()
 
 
@@ -428,6 +538,12 @@ class Http3Server:
         self.upgrade_timeout = app.upgrade_timeout if upgrade_timeout is None else upgrade_timeout
         self._server: QuicServer | None = None
         self._transport: asyncio.DatagramTransport | None = None
+        self._protocols: weakref.WeakSet[_H3Protocol] = weakref.WeakSet()
+
+    def channels(self) -> list[WebTransportChannel]:
+        """The streams of the WebTransport sessions open now."""
+        return [session.channel for protocol in list(self._protocols)
+                for session in protocol._sessions.values() if session.channel is not None]
 
     @property
     def port(self) -> int:
@@ -451,7 +567,9 @@ class Http3Server:
         configuration = self._configuration()
 
         def create_protocol(*args: Any, **kwargs: Any) -> _H3Protocol:
-            return _H3Protocol(*args, host=self, **kwargs)
+            protocol = _H3Protocol(*args, host=self, **kwargs)
+            self._protocols.add(protocol)
+            return protocol
 
         transport, protocol = await loop.create_datagram_endpoint(
             lambda: QuicServer(configuration=configuration, create_protocol=create_protocol),
