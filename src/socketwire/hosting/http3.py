@@ -10,7 +10,9 @@ Other HTTP/3 requests get 404: pages and polling stay on the TCP host.
 
 Certificates: browsers trust a self-signed certificate for WebTransport when the page passes
 its SHA-256 hash (``serverCertificateHashes``) and it is ECDSA with a validity of at most 14
-days; :func:`self_signed_certificate` makes one (``Certificate.sha256``).
+days; :func:`self_signed_certificate` makes one (``Certificate.sha256``), in
+:mod:`socketwire.hosting.certificates`. The channel and its flow control are in
+:mod:`socketwire.hosting.wtchannel`; both are re-exported here.
 
 Needs the ``webtransport`` extra (aioquic).
 """
@@ -18,14 +20,9 @@ Needs the ``webtransport`` extra (aioquic).
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import logging
-import os
 import weakref
-from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -36,21 +33,14 @@ from aioquic.h3.events import DataReceived, H3Event, HeadersReceived, WebTranspo
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import stream_is_unidirectional
 from aioquic.quic.events import ConnectionTerminated, ProtocolNegotiated, QuicEvent, StreamReset
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from ..engine.http import (
-    HttpRequest,
-    HttpResponse,
-    PreparedMessage,
-    WebSocketHandler,
-    WebTransportApp,
-)
-from ..protocol.wtframes import FrameDecoder, encode_frame
+from ..engine.http import HttpRequest, HttpResponse, WebTransportApp
+from ..protocol.wtframes import FrameDecoder
+from .certificates import CERTIFICATE_DAYS, Certificate, self_signed_certificate
+from .wtchannel import WT_HIGH_WATER, WT_LOW_WATER, WebTransportChannel
 
 __all__ = [
+    "CERTIFICATE_DAYS",
     "WT_HIGH_WATER",
     "WT_LOW_WATER",
     "Certificate",
@@ -60,214 +50,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("socketwire.hosting")
-
-CERTIFICATE_DAYS = 10
-"""Validity of :func:`self_signed_certificate` (browsers take at most 14 days by hash)."""
-
-# Backpressure, as the WebSocket host's: a session whose stream holds more than the high-water
-# mark of data the peer has not acknowledged is not read from (its packets are held, and its
-# stream's receive window stops growing, so the peer can send at most one window more) until
-# that falls below the low one. What the engine sends past its max_buffered_bytes drops the
-# session (abort()).
-WT_HIGH_WATER = 1024 * 1024
-WT_LOW_WATER = 256 * 1024
-
-
-# ------------------------------------------------------------------ certificates
-
-
-@dataclass(frozen=True, slots=True)
-class Certificate:
-    """A certificate and its private key, for the HTTP/3 host."""
-
-    certificate: x509.Certificate
-    private_key: ec.EllipticCurvePrivateKey
-
-    @property
-    def sha256(self) -> bytes:
-        """SHA-256 of the DER certificate: the ``value`` of a browser's
-        ``serverCertificateHashes`` entry (``{algorithm: "sha-256", value}``)."""
-        return self.certificate.fingerprint(hashes.SHA256())
-
-    def certificate_pem(self) -> bytes:
-        """The certificate, PEM-encoded."""
-        return self.certificate.public_bytes(serialization.Encoding.PEM)
-
-    def private_key_pem(self) -> bytes:
-        """The private key, PEM-encoded (PKCS #8, unencrypted)."""
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-
-    @classmethod
-    def load(cls, certfile: str | os.PathLike[str], keyfile: str | os.PathLike[str]) -> Certificate:
-        """Read a PEM certificate (the first of a chain) and its ECDSA key."""
-        with open(certfile, "rb") as f:
-            cert = x509.load_pem_x509_certificate(f.read())
-        with open(keyfile, "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise ValueError(f"{keyfile}: the HTTP/3 host takes an ECDSA private key")
-        return cls(cert, key)
-
-
-def self_signed_certificate(
-    hosts: Iterable[str] = ("localhost", "127.0.0.1", "::1"),
-    days: float = CERTIFICATE_DAYS,
-) -> Certificate:
-    """A fresh self-signed ECDSA P-256 certificate for ``hosts`` (names or IP addresses),
-    valid from a minute ago for ``days`` (at most 14, what browsers accept by hash)."""
-    if not 0 < days <= 14:
-        raise ValueError("a certificate trusted by its hash may be valid for 14 days at most")
-    hosts = list(hosts)
-    key = ec.generate_private_key(ec.SECP256R1())
-    names: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            names.append(x509.DNSName(host))
-    common_name = hosts[0] if hosts else "socketwire"
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return Certificate(cert, key)
-
-
-# --------------------------------------------------------------------- channel
-
-
-class WebTransportChannel:
-    """The stream of one WebTransport session, as the engine's message channel: every
-    Engine.IO packet sent is one frame on the stream. Reading pauses while the peer is
-    behind on what it was sent (``WT_HIGH_WATER`` / ``WT_LOW_WATER``) or while the engine
-    asks (:meth:`pause_reading`); the packets that arrive meanwhile are delivered, in order,
-    when both allow it again."""
-
-    __slots__ = ("_backlog", "_closed", "_engine_paused", "_protocol", "_write_paused",
-                 "handler", "session_id", "stream_id")
-
-    def __init__(self, protocol: _H3Protocol, session_id: int, stream_id: int) -> None:
-        self._protocol = protocol
-        self.session_id = session_id
-        self.stream_id = stream_id
-        self.handler: WebSocketHandler | None = None
-        self._closed = False
-        self._engine_paused = False
-        self._write_paused = False
-        self._backlog: deque[str | bytes] = deque()
-
-    @property
-    def reading_paused(self) -> bool:
-        """Whether the peer's packets are held back now."""
-        return self._engine_paused or self._write_paused
-
-    def send(self, packet: str | bytes) -> None:
-        """Queue one packet on the stream."""
-        self._write(encode_frame(packet))
-
-    def send_prepared(self, message: PreparedMessage) -> None:
-        """Queue a broadcast's packets (framed once, shared by every recipient)."""
-        frames = message.wt_frames
-        if frames is None:
-            frames = message.wt_frames = b"".join(encode_frame(p) for p in message.packets)
-        self._write(frames)
-
-    def _write(self, data: bytes) -> None:
-        if self._closed:
-            return
-        protocol = self._protocol
-        protocol._quic.send_stream_data(self.stream_id, data)
-        protocol.transmit_soon()
-        if not self._write_paused and protocol.unacknowledged(self.stream_id) > WT_HIGH_WATER:
-            self._write_paused = True  # the peer is behind: stop reading it
-            protocol.watch_drain(self)
-
-    def check_drained(self) -> bool:
-        """Resume reading once the peer has caught up (below ``WT_LOW_WATER``); tell
-        whether it has."""
-        if self._closed or self._protocol.unacknowledged(self.stream_id) < WT_LOW_WATER:
-            self._write_paused = False
-            self._update()
-            return True
-        return False
-
-    def pause_reading(self) -> None:
-        """Hold the peer's packets back (flow control from the engine)."""
-        if not self._engine_paused:
-            self._engine_paused = True
-            self._update()
-
-    def resume_reading(self) -> None:
-        """Deliver the packets held back, then keep delivering."""
-        if self._engine_paused:
-            self._engine_paused = False
-            self._update()
-
-    def deliver(self, packet: str | bytes) -> None:
-        """A packet from the peer: to the engine's handler, or held while reading pauses."""
-        if self._backlog or self.reading_paused:
-            self._backlog.append(packet)
-            return
-        handler = self.handler
-        if handler is not None:
-            handler.on_message(packet)
-
-    def _update(self) -> None:
-        paused = self.reading_paused
-        self._protocol.hold_window(self.stream_id, paused and not self._closed)
-        backlog = self._backlog
-        while backlog and not self.reading_paused and self.handler is not None:
-            self.handler.on_message(backlog.popleft())
-
-    def close(self, code: int = 1000) -> None:
-        """End the stream and the session (after what is queued)."""
-        if self._closed:
-            return
-        self._closed = True
-        self._backlog.clear()
-        self._protocol.hold_window(self.stream_id, False)
-        self._protocol.end_session(self.session_id, self.stream_id)
-
-    def abort(self) -> None:
-        """Drop the stream and everything queued on it at once, then end the session."""
-        if self._closed:
-            return
-        self._closed = True
-        self._backlog.clear()
-        self._protocol.hold_window(self.stream_id, False)
-        self._protocol.end_session(self.session_id, self.stream_id, reset=True)
-
-    def buffered_amount(self) -> int:
-        """Bytes written to the stream that the peer has not acknowledged yet."""
-        return self._protocol.unacknowledged(self.stream_id)
-
-    async def flushed(self) -> None:
-        """Hand what is queued to the network now."""
-        self._protocol.transmit()
-        await asyncio.sleep(0)
-
-    def _closed_by_peer(self) -> None:
-        self._closed = True
-        self._backlog.clear()
-        self._protocol.hold_window(self.stream_id, False)
-        handler, self.handler = self.handler, None
-        if handler is not None:
-            handler.on_close()
-
 
 # -------------------------------------------------------------------- sessions
 
