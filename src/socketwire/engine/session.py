@@ -31,6 +31,11 @@ POLL_BATCH = 16
 CLOSE_TIMEOUT = 30.0  # how long a closed polling session waits for the GET that is told so
 # reasons after which Node drops a polling session at once (no "1" kept for a later GET)
 _GONE_AT_ONCE = frozenset({"ping timeout", "parse error", "transport error", "transport close"})
+# a pong deadline timer running this much later than its time means the loop was not running
+# meanwhile (a blocking handler, a process the machine did not schedule): the pong may be
+# waiting in the host's buffers, unread. The peer then gets as long again (once, at most
+# ping_timeout) before the session is closed (issue 13: spurious ping timeouts under load).
+LATE_TIMER = 0.01
 
 
 class SessionHandler(Protocol):
@@ -81,6 +86,7 @@ class EngineSession:
         self._timer: asyncio.TimerHandle | None = None
         self._awaiting_pong = False
         self._refreshed = False
+        self._late_grace = False  # the current pong deadline was extended for a late timer
         self._close_packet = CLOSE
         self._paused_for_upgrade = False  # closed while the client paused polling to upgrade
         self._upgrade: _UpgradeHandler | None = None
@@ -207,11 +213,19 @@ class EngineSession:
     def _send_ping(self) -> None:
         self._awaiting_pong = True
         self._refreshed = False
+        self._late_grace = False
         self.send(PING)
         self._set_timer(self.server.ping_timeout, self._ping_timed_out)
 
     def _ping_timed_out(self) -> None:
-        self._timer = None
+        timer, self._timer = self._timer, None
+        late = self._loop.time() - timer.when() if timer is not None else 0.0
+        if late > LATE_TIMER and not self._late_grace:
+            # the loop ran late: the pong may have come meanwhile and still wait to be read
+            # (the I/O is polled after the timers; under ASGI it is one task step further)
+            self._late_grace = True
+            self._set_timer(min(late, self.server.ping_timeout), self._ping_timed_out)
+            return
         self.close("ping timeout")
 
     # ---------------------------------------------------------------- receiving
