@@ -328,4 +328,11 @@ class AckSender:
         """Answer with a handler's return value (none, one value, or a tuple's items)."""
         if not self.sent:
             self.sent = True
-            self.send_ack(self.ack_id, ack_args(result))
+            # ack_args(), inline: this runs for every answered ack
+            if result is None:
+                args: list[Any] = []
+            elif type(result) is tuple or isinstance(result, tuple):
+                args = list(result)
+            else:
+                args = [result]
+            self.send_ack(self.ack_id, args)

@@ -111,6 +111,10 @@ class Socket(Listeners):
         self.server = nsp.server
         self.client = connection
         self.conn: EngineSession = connection.session
+        # the per-packet path: the parser's bound encoders, looked up once
+        parser = self.server.parser
+        self._encode_event = parser.event
+        self._encode_ack = parser.ack
         self.recovered = session is not None
         #: the private session id (connection state recovery only)
         self.pid: str | None = None
@@ -177,6 +181,16 @@ class Socket(Listeners):
         """Send ``event`` to this client; ``callback(*answer)`` receives its ack, if given."""
         if event in RESERVED_EVENTS:
             check_event_name(event)  # raises
+        if (callback is None and self.connected and not self._any_outgoing
+                and self.server.connection_state_recovery is None
+                and not self.server.hooks.event_sent):
+            # the common case, as _emit does it without the branches that do not apply
+            out = self._encode_event(self.nsp.name, [event, *args], None)
+            if type(out) is list:
+                self.conn.send_many(out)
+            else:
+                self.conn.send(out)  # type: ignore[arg-type]
+            return
         self._emit(event, args, callback, None)
 
     def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
@@ -213,7 +227,7 @@ class Socket(Listeners):
                 self.register_ack(ack_id, lambda answer: callback(*(answer or ())))
             else:
                 self.register_ack(ack_id, _timeout_callback(callback), timeout)
-        out = self.server.parser.event(self.nsp.name, [event, *args], ack_id)
+        out = self._encode_event(self.nsp.name, [event, *args], ack_id)
         if type(out) is list:
             self.conn.send_many(out)
         else:
@@ -359,13 +373,14 @@ class Socket(Listeners):
         if self._any:
             for h in list(self._any):
                 call_handler(h, (event, *args))
-        if self.server.hooks.event_received:
-            for hook in self.server.hooks.event_received:
+        hooks = self.server.hooks
+        if hooks.event_received:
+            for hook in hooks.event_received:
                 hook(self, data)
-        handlers = self._events.get(event if isinstance(event, str) else str(event))
+        handlers = self._events._listeners.get(event if type(event) is str else str(event))
         if not handlers:
             return
-        timed = self.server.hooks.handler_done
+        timed = hooks.handler_done
         for h in list(handlers) if len(handlers) > 1 else handlers:
             if h.once:
                 self._events.remove(event, h.fn)
@@ -390,7 +405,7 @@ class Socket(Listeners):
     def _send_ack(self, ack_id: int, args: list[Any]) -> None:
         if not self.connected:
             return
-        out = self.server.parser.ack(self.nsp.name, ack_id, args)
+        out = self._encode_ack(self.nsp.name, ack_id, args)
         if type(out) is list:
             self.conn.send_many(out)
         else:
