@@ -15,6 +15,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..exceptions import LocalProtocolError, RemoteProtocolError
 from . import jsoncodec
 
@@ -48,6 +50,8 @@ class SioType(enum.IntEnum):
 
 _ABSENT: Any = None
 _EVENT = SioType.EVENT
+_orjson_loads = orjson.loads
+_DecodeError = orjson.JSONDecodeError
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +216,10 @@ def decode_text(text: str, max_attachments: int = 10) -> tuple[SioPacket, int]:
             else:
                 bracket = 0  # a namespace, or not an event: the general path below
         if bracket > 0:
-            data = jsoncodec.loads(text[bracket:])
+            try:
+                data = _orjson_loads(text[bracket:])
+            except _DecodeError:  # lone surrogates escaped, or not JSON: the slower path
+                data = jsoncodec.loads(text[bracket:])
             if (type(data) is not list or not data or type(data[0]) is not str
                     or data[0] in RESERVED_EVENTS):
                 if not _valid_payload(_EVENT, data, True):

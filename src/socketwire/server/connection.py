@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["ServerConnection"]
 
 log = logging.getLogger("socketwire.server")
+_EVENT = SioType.EVENT
 
 MIDDLEWARE_FAILED = "Internal server error"
 """The CONNECT_ERROR message when a connection middleware raises anything but
@@ -73,7 +74,9 @@ class ServerConnection:
             return
         socket = self.sockets.get(packet.nsp)
         if socket is not None:
-            if packet.type == SioType.CONNECT or packet.type == SioType.CONNECT_ERROR:
+            if packet.type is _EVENT and not socket._middlewares:
+                socket._dispatch(packet)  # the hot path of Socket._on_packet
+            elif packet.type == SioType.CONNECT or packet.type == SioType.CONNECT_ERROR:
                 self.close(Reason.PARSE_ERROR)  # duplicate CONNECT, or CONNECT_ERROR from a client
             else:
                 socket._on_packet(packet)
