@@ -103,9 +103,15 @@ class EngineSession:
         """Send one encoded Engine.IO packet (``str`` text, ``bytes`` binary message)."""
         if self.state is not SessionState.OPEN:
             return
-        if self.server.hooks.packet_out:
-            for hook in self.server.hooks.packet_out:
+        hooks = self.server.hooks
+        if hooks.packet_out:
+            for hook in hooks.packet_out:
                 hook(self, (packet,))
+        log = hooks.packet_log
+        if log is not None:
+            if not log.pending:
+                log.wake()
+            log.outgoing.append(packet)
         ws = self._ws
         if ws is not None and not self.upgrading:
             ws.send(packet)
@@ -120,9 +126,15 @@ class EngineSession:
         """Send packets that belong together (a binary packet and its attachments)."""
         if self.state is not SessionState.OPEN:
             return
-        if self.server.hooks.packet_out:
-            for hook in self.server.hooks.packet_out:
+        hooks = self.server.hooks
+        if hooks.packet_out:
+            for hook in hooks.packet_out:
                 hook(self, packets)
+        log = hooks.packet_log
+        if log is not None:
+            if not log.pending:
+                log.wake()
+            log.outgoing.extend(packets)
         ws = self._ws
         if ws is not None and not self.upgrading:
             for p in packets:
@@ -138,9 +150,15 @@ class EngineSession:
         """Send a message encoded once for many sessions (broadcast path)."""
         if self.state is not SessionState.OPEN:
             return
-        if self.server.hooks.packet_out:
-            for hook in self.server.hooks.packet_out:
+        hooks = self.server.hooks
+        if hooks.packet_out:
+            for hook in hooks.packet_out:
                 hook(self, message.packets)
+        log = hooks.packet_log
+        if log is not None:
+            if not log.pending:
+                log.wake()
+            log.outgoing.extend(message.packets)
         ws = self._ws
         if ws is not None and not self.upgrading:
             ws.send_prepared(message)
@@ -206,9 +224,15 @@ class EngineSession:
             if self._awaiting_pong and not self._refreshed:
                 self._refreshed = True
                 self._set_timer(self.server.ping_timeout, self._ping_timed_out)
-            if self.server.hooks.packet_in:
-                for hook in self.server.hooks.packet_in:
+            hooks = self.server.hooks
+            if hooks.packet_in:
+                for hook in hooks.packet_in:
                     hook(self, data)
+            log = hooks.packet_log
+            if log is not None:
+                if not log.pending:
+                    log.wake()
+                log.incoming.append(data)
             self.handler.on_message(data)
         elif kind is EioType.PONG:
             if self._awaiting_pong:

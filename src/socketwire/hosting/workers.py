@@ -47,13 +47,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.static import StaticFiles
-from .standalone import (
-    LISTEN_BACKLOG,
-    StandaloneServer,
-    _as_http_app,
-    _HttpProtocol,
-    install_uvloop,
-)
+from .http1 import HttpProtocol as _HttpProtocol
+from .standalone import LISTEN_BACKLOG, StandaloneServer, _as_http_app, install_uvloop
 
 __all__ = [
     "WorkerInfo",

@@ -380,7 +380,7 @@ class Socket(Listeners):
         handlers = self._events._listeners.get(event if type(event) is str else str(event))
         if not handlers:
             return
-        timed = hooks.handler_done
+        timed = hooks.handler_done or hooks.handler_log is not None
         for h in list(handlers) if len(handlers) > 1 else handlers:
             if h.once:
                 self._events.remove(event, h.fn)
@@ -395,8 +395,10 @@ class Socket(Listeners):
             if timed:
                 if task is None:
                     seconds, ok = perf_counter() - start, _handlers.failed_calls == failed
-                    for done in timed:
+                    for done in hooks.handler_done:
                         done(self, event, seconds, ok)
+                    if hooks.handler_log is not None:
+                        hooks.handler_log.record(event, seconds, ok)
                 else:
                     report_task(self, event, start, task)
             if task is not None:
