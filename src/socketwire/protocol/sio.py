@@ -50,6 +50,9 @@ class SioType(enum.IntEnum):
 
 _ABSENT: Any = None
 _EVENT = SioType.EVENT
+# a decoder's buffers while no binary packet is pending: shared, never appended to (a
+# packet that expects attachments gets a list of its own)
+_NO_BUFFERS: list[bytes] = []
 _orjson_loads = orjson.loads
 _DecodeError = orjson.JSONDecodeError
 
@@ -292,7 +295,7 @@ class SioDecoder:
         self.max_attachments = max_attachments
         self._pending: SioPacket | None = None
         self._expected = 0
-        self._buffers: list[bytes] = []
+        self._buffers: list[bytes] = _NO_BUFFERS
 
     @property
     def waiting(self) -> bool:
@@ -336,7 +339,7 @@ class SioDecoder:
         """Drop a partly received binary packet."""
         self._pending = None
         self._expected = 0
-        self._buffers = []
+        self._buffers = _NO_BUFFERS
 
 
 def check_event_name(event: str) -> None:

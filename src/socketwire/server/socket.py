@@ -111,14 +111,10 @@ class Socket(Listeners):
         self.server = nsp.server
         self.client = connection
         self.conn: EngineSession = connection.session
-        # the per-packet path: the parser's bound encoders, looked up once
-        parser = self.server.parser
-        self._encode_event = parser.event
-        self._encode_ack = parser.ack
         self.recovered = session is not None
         #: the private session id (connection state recovery only)
         self.pid: str | None = None
-        self._missed: list[list[Any]] = []
+        self._missed: list[list[Any]] | tuple[()] = ()
         if session is not None:
             self.id = session.sid
             self.pid = session.pid
@@ -140,8 +136,9 @@ class Socket(Listeners):
         self.data: Any = {} if session is None else session.data
         self.connected = False
         Listeners.__init__(self)
-        self._middlewares: list[Handler] = []
-        self._acks: dict[int, _AckEntry] = {}
+        # replaced by a list / dict of its own when first used: most sockets never do
+        self._middlewares: tuple[Handler, ...] = ()
+        self._acks: dict[int, _AckEntry] = _NO_ACKS
         if session is not None and session.rooms:
             nsp.adapter.add_all(self.id, session.rooms)  # as Node: before the middlewares
 
@@ -172,7 +169,7 @@ class Socket(Listeners):
 
         Raising refuses the packet: the socket's ``error`` listeners get the exception.
         """
-        self._middlewares.append(Handler(middleware))
+        self._middlewares = (*self._middlewares, Handler(middleware))
         return middleware
 
     # --------------------------------------------------------------- emitting
@@ -185,7 +182,7 @@ class Socket(Listeners):
                 and self.server.connection_state_recovery is None
                 and not self.server.hooks.event_sent):
             # the common case, as _emit does it without the branches that do not apply
-            out = self._encode_event(self.nsp.name, [event, *args], None)
+            out = self.server._encode_event(self.nsp.name, [event, *args], None)
             if type(out) is list:
                 self.conn.send_many(out)
             else:
@@ -227,7 +224,7 @@ class Socket(Listeners):
                 self.register_ack(ack_id, lambda answer: callback(*(answer or ())))
             else:
                 self.register_ack(ack_id, _timeout_callback(callback), timeout)
-        out = self._encode_event(self.nsp.name, [event, *args], ack_id)
+        out = self.server._encode_event(self.nsp.name, [event, *args], ack_id)
         if type(out) is list:
             self.conn.send_many(out)
         else:
@@ -287,6 +284,8 @@ class Socket(Listeners):
             timer = asyncio.get_running_loop().call_later(timeout, self._ack_timed_out, ack_id)
         if self.server.hooks.ack_received:
             callback = timed_ack(self, callback)
+        if self._acks is _NO_ACKS:
+            self._acks = {}
         self._acks[ack_id] = _AckEntry(callback, timer)
 
     def _ack_timed_out(self, ack_id: int) -> None:
@@ -381,7 +380,7 @@ class Socket(Listeners):
         if not handlers:
             return
         timed = hooks.handler_done or hooks.handler_log is not None
-        for h in list(handlers) if len(handlers) > 1 else handlers:
+        for h in handlers:  # a tuple: handlers added or removed meanwhile do not change it
             if h.once:
                 self._events.remove(event, h.fn)
             if timed:
@@ -407,7 +406,7 @@ class Socket(Listeners):
     def _send_ack(self, ack_id: int, args: list[Any]) -> None:
         if not self.connected:
             return
-        out = self._encode_ack(self.nsp.name, ack_id, args)
+        out = self.server._encode_ack(self.nsp.name, ack_id, args)
         if type(out) is list:
             self.conn.send_many(out)
         else:
@@ -438,7 +437,7 @@ class Socket(Listeners):
         self.nsp.adapter.delete_all(self.id)
         self.nsp._remove(self)
         self.client._remove(self)
-        acks, self._acks = self._acks, {}
+        acks, self._acks = self._acks, _NO_ACKS
         for entry in acks.values():
             if entry.timer is not None:
                 entry.timer.cancel()
@@ -449,6 +448,7 @@ class Socket(Listeners):
         self._events.fire("disconnect", reason)
 
 
+_NO_ACKS: dict[int, _AckEntry] = {}  # shared by sockets that never expected an ack; never written
 _GONE: list[Any] = []  # passed to pending ack callbacks when the socket disconnects
 
 
