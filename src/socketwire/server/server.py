@@ -99,6 +99,9 @@ class Server:
         #: the wire format: "json" (Socket.IO's default) or "msgpack"
         #: (socket.io-msgpack-parser's), or any :class:`socketwire.protocol.parser.Parser`
         self.parser: Parser = get_parser(parser)
+        # the parser's fast encoders, bound once (sockets call them for every packet)
+        self._encode_event = self.parser.event
+        self._encode_ack = self.parser.ack
         if connection_state_recovery is True:
             connection_state_recovery = ConnectionStateRecovery()
         #: the recovery settings (``None`` when off); adapters read it as
