@@ -208,6 +208,11 @@ class EngineMachine:
         return UpgradeStep.FAIL
 
     @property
+    def upgraded(self) -> bool:
+        """Whether the session moved to the transport it upgraded to."""
+        return self.upgrade is Upgrade.DONE
+
+    @property
     def upgrading(self) -> bool:
         """Whether a channel is being probed (the session still sends on the old one)."""
         return self.upgrade is Upgrade.PROBING or self.upgrade is Upgrade.PROBED
