@@ -108,8 +108,9 @@ class EngineMachine:
         self.upgrade = Upgrade.NONE
         self.awaiting_pong = False  # server: a ping is out
         self.refreshed = False  # server: a message extended the pong deadline once already
-        self.ping_due = now  # server: when the last ping was due (pings keep their phase)
-        self.deadline = now + interval + (timeout if role is Role.CLIENT else 0.0)
+        self.ping_due = now + interval  # server: when the last ping is due (pings keep
+        # their phase: each one is due one interval after the one before was due)
+        self.deadline = self.ping_due + (timeout if role is Role.CLIENT else 0.0)
 
     # ------------------------------------------------------------------ receiving
 
@@ -159,7 +160,10 @@ class EngineMachine:
     def expire(self, now: float) -> bool:
         """The caller's timer reached :attr:`deadline`. ``True``: the server sends a ping
         (``"2"``) now and re-arms at the new deadline. ``False``: the peer is late, close
-        with ``ping timeout`` (always so for the client)."""
+        with ``ping timeout`` (always so for the client; closing then changes nothing once
+        the session is no longer open)."""
+        if self.state is not SessionState.OPEN:
+            return False
         if self.role is Role.SERVER and not self.awaiting_pong:
             self.awaiting_pong = True
             self.refreshed = False
