@@ -276,7 +276,7 @@ class AsyncClient:
 
     async def _run(self, retry: bool) -> None:
         """The supervisor: connect, serve, and reconnect after a backoff delay."""
-        error: ConnectError = ConnectError("io client disconnect")
+        error: ConnectError = ConnectError(Reason.IO_CLIENT_DISCONNECT)
         first = True
         attempts = 0
         events = self.io

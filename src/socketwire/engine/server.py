@@ -16,6 +16,7 @@ from typing import Any, Union
 from ..exceptions import HandshakeError
 from ..log import packet_tracing_wanted, trace_packets
 from ..protocol import eio, jsoncodec, wtframes
+from ..protocol.reasons import Reason
 from .hooks import EngineHooks
 from .http import HttpRequest, HttpResponse, WebSocketChannel, WebSocketHandler
 from .session import EngineSession, SessionState, WebSocketSessionHandler
@@ -342,9 +343,9 @@ class EngineServer:
 
     async def shutdown(self) -> None:
         """Close every session (the host is stopping)."""
-        await self.close_all("forced server close")
+        await self.close_all(Reason.FORCED_SERVER_CLOSE)
 
-    async def close_all(self, reason: str = "forced server close") -> None:
+    async def close_all(self, reason: Reason | str = Reason.FORCED_SERVER_CLOSE) -> None:
         """Close every session with ``reason``.
 
         Polling sessions still holding packets get up to ``SHUTDOWN_GRACE`` seconds for
