@@ -46,10 +46,11 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 @contextmanager
-def chat_command(port: int, metrics_port: int) -> Iterator[subprocess.Popen[bytes]]:
+def chat_command(port: int, metrics_port: int,
+                 *extra: str) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "socketwire.cli", "chat", "--port", str(port),
-         "--metrics", str(metrics_port)],
+         "--metrics", str(metrics_port), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
         assert proc.stdout is not None
@@ -277,6 +278,7 @@ async def test_lean_metrics_add_no_per_message_listener() -> None:
     metrics = Metrics(io, registry=False, opentelemetry=False, packets=False, handlers=False)
     try:
         assert io.engine.hooks.packet_in == [] and io.engine.hooks.packet_out == []
+        assert io.engine.hooks.packet_log is None and io.hooks.handler_log is None
         assert io.hooks.handler_done == []
         async with running(io) as url:
             client = socketio.AsyncClient(reconnection=False)
@@ -290,3 +292,74 @@ async def test_lean_metrics_add_no_per_message_listener() -> None:
         assert snap["clients"] == {"polling": 0, "websocket": 1}
     finally:
         metrics.close()
+
+
+async def test_packets_and_bytes_by_type_are_exact_over_a_raw_websocket() -> None:
+    """Mixed batches (text, non-ASCII text, a binary event and its attachment, both ways),
+    counted from the engine's packet log: the figures equal the frames on the wire."""
+    io = socketwire.Server()
+
+    @io.on("connection")
+    def connection(socket: socketwire.Socket) -> None:
+        @socket.on("echo")
+        def echo(*args: Any) -> None:
+            socket.emit("echo", *args)
+
+    metrics = Metrics(io, registry=False, opentelemetry=False)
+    sent = ["40", '42["echo","plain"]', '42["echo","h\u00e9llo \u20ac"]',
+            '42["echo","héllo €"]', '451-["echo",{"_placeholder":true,"num":0}]']
+    received: list[str | bytes] = []
+    try:
+        async with running(io) as url:
+            ws_url = url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+            async with ws_connect(ws_url) as ws:
+                assert str(await ws.recv()).startswith("0{")  # OPEN: not a MESSAGE
+                for frame in sent:
+                    await ws.send(frame)
+                await ws.send(b"\x01\x02\x03")
+                while len(received) < 6:  # CONNECT reply, 3 events, binary event + attachment
+                    received.append(await asyncio.wait_for(ws.recv(), WAIT))
+                snap = metrics.snapshot()
+        def size(frame: str | bytes) -> int:
+            return len(frame.encode() if isinstance(frame, str) else frame)
+
+        assert snap["packets_in"] == {"connect": 1, "event": 3, "binary_event": 1,
+                                      "attachment": 1}
+        assert snap["bytes_in"] == {
+            "connect": 2, "event": sum(size(f) for f in sent[1:4]),
+            "binary_event": size(sent[4]), "attachment": 3}
+        texts = [f for f in received if isinstance(f, str)]
+        assert [f[:2] for f in texts] == ["40", "42", "42", "42", "45"]
+        assert snap["packets_out"] == {"connect": 1, "event": 3, "binary_event": 1,
+                                       "attachment": 1}
+        assert snap["bytes_out"] == {
+            "connect": size(texts[0]), "event": sum(size(f) for f in texts[1:4]),
+            "binary_event": size(texts[4]), "attachment": 3}
+        assert snap["handler_duration"]["echo"].count == 4
+    finally:
+        metrics.close()
+
+
+async def test_metrics_lean_option_leaves_out_per_message_figures() -> None:
+    port, metrics_port = free_port(), free_port()
+    with chat_command(port, metrics_port, "--metrics-lean"):
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(f"http://127.0.0.1:{port}", auth={"username": "lean"},
+                             transports=["websocket"], wait_timeout=int(WAIT))
+        try:
+            assert (await client.call("new-message", "hi", timeout=WAIT))["ok"]
+            async with httpx.AsyncClient(timeout=WAIT) as http:
+                scraped = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        finally:
+            await client.disconnect()
+    s = parse(scraped.text)
+    assert value(s, "socketwire_connected_clients", transport="websocket") == 1
+    assert value(s, "socketwire_broadcasts_total", namespace="/") >= 1
+    assert not any(name.startswith(("socketwire_packets_", "socketwire_handler_duration"))
+                   and v for (name, _), v in s.items())
+
+
+def test_metrics_lean_needs_metrics() -> None:
+    done = subprocess.run([sys.executable, "-m", "socketwire.cli", "chat", "--metrics-lean"],
+                          capture_output=True, timeout=60)
+    assert done.returncode != 0 and b"--metrics-lean goes with --metrics" in done.stderr

@@ -31,6 +31,9 @@ def _add_address(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", type=int, default=None, metavar="PORT",
                         help="serve Prometheus metrics at http://HOST:PORT/metrics "
                              "(needs socketwire[metrics])")
+    parser.add_argument("--metrics-lean", action="store_true",
+                        help="with --metrics: leave out what is measured per message (packets "
+                             "and bytes by type, handler durations and errors)")
     parser.add_argument("--debug", nargs="?", const="socketwire*", default=None,
                         metavar="PATTERNS",
                         help="debug output on standard error of the loggers matching PATTERNS "
@@ -41,13 +44,16 @@ def _add_address(parser: argparse.ArgumentParser) -> None:
 def _enable_metrics(io: Any, args: argparse.Namespace) -> None:
     """``--metrics PORT``: count with socketwire.metrics and serve the Prometheus endpoint."""
     if args.metrics is None:
+        if args.metrics_lean:
+            raise SystemExit("socketwire: --metrics-lean goes with --metrics PORT")
         return
     if importlib.util.find_spec("prometheus_client") is None:
         raise SystemExit('socketwire: --metrics needs prometheus-client: '
                          'pip install "socketwire[metrics]"')
     from .metrics import Metrics
 
-    port = Metrics(io).serve(args.metrics, args.host)
+    lean = args.metrics_lean
+    port = Metrics(io, packets=not lean, handlers=not lean).serve(args.metrics, args.host)
     shown = "localhost" if args.host in ("0.0.0.0", "::", "") else args.host
     # stderr: the first line on stdout stays the "listening on" one
     print(f"socketwire metrics on http://{shown}:{port}/metrics", file=sys.stderr, flush=True)

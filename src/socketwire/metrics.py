@@ -22,11 +22,16 @@ import bisect
 import importlib.util
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from itertools import compress, repeat
+from operator import eq, itemgetter
 from typing import TYPE_CHECKING, Any
 
+from .engine.hooks import PacketLog
 from .engine.session import SessionState
+from .server.hooks import HandlerLog
 
 if TYPE_CHECKING:
     from .adapters.base import BroadcastOptions
@@ -65,6 +70,32 @@ def _size(packet: str | bytes) -> int:
     if type(packet) is str and not packet.isascii():
         return len(packet.encode())
     return len(packet)
+
+
+def _count(packets: list[str | bytes], width: int, counts: defaultdict[str, int],
+           sizes: defaultdict[str, int], extra: int) -> None:
+    """Add a batch of packets to ``counts`` and ``sizes`` by kind (their first ``width``
+    characters; ``"b"`` for binary), ``extra`` more bytes for each text packet (the type
+    digit taken off before it was logged). Built on C-level iteration: a batch is most often
+    of one kind (an echo's events, a broadcast's copies), which takes no Python loop."""
+    keys = list(map(itemgetter(slice(0, width)), packets))
+    kinds = Counter(keys)
+    if len(kinds) == 1:
+        groups: list[tuple[Any, list[Any]]] = [(keys[0], packets)]
+    else:
+        groups = [(k, list(compress(packets, map(eq, keys, repeat(k))))) for k in kinds]
+    for key, group in groups:
+        n = kinds[key]
+        if type(key) is str:
+            if all(map(str.isascii, group)):
+                size = sum(map(len, group))
+            else:
+                size = sum(map(len, map(str.encode, group)))
+            counts[key] += n
+            sizes[key] += size + extra * n
+        else:
+            counts["b"] += n
+            sizes["b"] += sum(map(len, group))
 
 
 class Histogram:
@@ -137,10 +168,12 @@ class Metrics:
         self._otel_histograms: tuple[Any, Any, Any] | None = None
 
         hooks, engine = io.hooks, io.engine.hooks
-        packet_in, packet_out, self._commit_out = self._packet_listeners()
+        self._packet_log: PacketLog | None = None
+        self._handler_log: HandlerLog | None = None
         if packets:
-            self._hook(engine.packet_in, packet_in)
-            self._hook(engine.packet_out, packet_out)
+            if engine.packet_log is not None:
+                raise RuntimeError("this server is already counted by another Metrics")
+            self._packet_log = engine.packet_log = PacketLog(self._take_packets)
         self._hook(engine.connection, self._on_open)
         self._hook(engine.close, self._on_close)
         self._hook(engine.upgrade, self._on_upgrade)
@@ -149,7 +182,9 @@ class Metrics:
         self._hook(hooks.disconnect, self._on_disconnect)
         self._hook(hooks.broadcast, self._on_broadcast)
         if handlers:
-            self._hook(hooks.handler_done, self._on_handler_done)
+            if hooks.handler_log is not None:
+                raise RuntimeError("this server is already counted by another Metrics")
+            self._handler_log = hooks.handler_log = HandlerLog(self._take_handlers)
         self._hook(hooks.ack_received, self._on_ack)
 
         if registry is not False:
@@ -163,57 +198,54 @@ class Metrics:
         hooks.append(fn)
         self._hooks.append((hooks, fn))
 
-    def _packet_listeners(self) -> tuple[Callable[[EngineSession, str | bytes], None],
-                                         Callable[[EngineSession, Sequence[str | bytes]], None],
-                                         Callable[[], None]]:
-        """The ``packet_in`` and ``packet_out`` listeners, closures over plain dicts (the
-        cheapest form for calls made for every packet), and the function that adds the
-        packet list sent last to the figures."""
-        in_n, in_b, out_n, out_b = self._in_n, self._in_b, self._out_n, self._out_b
-        last: list[Any] = [(), 0]  # the packet list sent last, and to how many sessions
+    def _take_packets(self, incoming: list[str | bytes], outgoing: list[str | bytes]) -> None:
+        """Add a batch of the engine's packet log to the figures."""
+        if incoming:
+            _count(incoming, 1, self._in_n, self._in_b, 1)
+        if outgoing:
+            _count(outgoing, 2, self._out_n, self._out_b, 0)
 
-        def add(packets: Sequence[str | bytes], times: int) -> None:
-            for packet in packets:
-                if type(packet) is str:
-                    key = packet[:2]  # "42", "43"...; "2" (ping), "6" (noop), "1" (close)
-                    out_n[key] += times
-                    out_b[key] += times * (len(packet) if packet.isascii()
-                                           else len(packet.encode()))
-                else:
-                    out_n["b"] += times
-                    out_b["b"] += times * len(packet)
+    def _take_handlers(self, events: list[str], seconds: list[float], failed: list[str]) -> None:
+        """Add a batch of the server's handler log to the figures."""
+        distinct = set(events)
+        if len(distinct) == 1:
+            groups = [(events[0], seconds)]
+        else:
+            groups = [(e, list(compress(seconds, map(eq, events, repeat(e)))))
+                      for e in distinct]
+        for event, durations in groups:
+            h = self._histogram(event)
+            buckets = Counter(map(partial(bisect.bisect_left, h.bounds), durations))
+            counts = h.counts
+            for index, n in buckets.items():
+                counts[index] += n
+            h.count += len(durations)
+            h.sum += sum(durations)
+            if self._otel_histograms is not None:
+                record, attributes = self._otel_histograms[1].record, {"event": event}
+                for value in durations:
+                    record(value, attributes)
+        for event in failed:
+            event = event if event in self.handler_duration else "(other)"
+            self.handler_errors[event] = self.handler_errors.get(event, 0) + 1
 
-        def packet_in(session: EngineSession, data: str | bytes) -> None:
-            if type(data) is str:
-                key = data[:1]  # the Socket.IO type inside the MESSAGE
-                in_n[key] += 1
-                # + 1: the MESSAGE type that came before it
-                in_b[key] += (len(data) if data.isascii() else len(data.encode())) + 1
-            else:
-                in_n["b"] += 1
-                in_b["b"] += len(data)
+    def _histogram(self, event: str) -> Histogram:
+        h = self.handler_duration.get(event)
+        if h is None:
+            if len(self.handler_duration) >= MAX_EVENTS:
+                event = "(other)"
+                h = self.handler_duration.get(event)
+            if h is None:
+                h = self.handler_duration[event] = Histogram(SECONDS_BUCKETS)
+        return h
 
-        def packet_out(session: EngineSession, packets: Sequence[str | bytes]) -> None:
-            if packets is last[0]:  # the same broadcast, to its next recipient
-                last[1] += 1
-                return
-            previous, times = last
-            last[0], last[1] = packets, 1
-            for packet in previous:  # add(previous, times), inline
-                if type(packet) is str:
-                    key = packet[:2]
-                    out_n[key] += times
-                    out_b[key] += times * (len(packet) if packet.isascii()
-                                           else len(packet.encode()))
-                else:
-                    out_n["b"] += times
-                    out_b["b"] += times * len(packet)
-
-        def commit() -> None:
-            add(last[0], last[1])
-            last[1] = 0
-
-        return packet_in, packet_out, commit
+    def flush(self) -> None:
+        """Add what the engine and the server recorded since the last batch (reading the
+        figures does it; call it on the event loop's thread)."""
+        if self._packet_log is not None:
+            self._packet_log.flush()
+        if self._handler_log is not None:
+            self._handler_log.flush()
 
     def _on_open(self, session: EngineSession) -> None:
         if self._loop is None:
@@ -246,22 +278,6 @@ class Metrics:
         if self._otel_histograms is not None:
             self._otel_histograms[2].record(recipients)
 
-    def _on_handler_done(self, socket: Socket, event: str, seconds: float, ok: bool) -> None:
-        h = self.handler_duration.get(event)
-        if h is None:
-            if len(self.handler_duration) >= MAX_EVENTS:
-                event = "(other)"
-                h = self.handler_duration.get(event)
-            if h is None:
-                h = self.handler_duration[event] = Histogram(SECONDS_BUCKETS)
-        h.counts[bisect.bisect_left(h.bounds, seconds)] += 1  # h.observe(seconds), inline
-        h.count += 1
-        h.sum += seconds
-        if not ok:
-            self.handler_errors[event] = self.handler_errors.get(event, 0) + 1
-        if self._otel_histograms is not None:
-            self._otel_histograms[1].record(seconds, {"event": event})
-
     def _on_ack(self, socket: Socket, seconds: float) -> None:
         self.ack_round_trip.observe(seconds)
         if self._otel_histograms is not None:
@@ -292,23 +308,25 @@ class Metrics:
     @property
     def packets_in(self) -> dict[str, int]:
         """Packets received, by kind key (``"2"`` an event, ``"b"`` an attachment...)."""
+        self.flush()
         return {"4" + k if k != "b" else k: v for k, v in dict(self._in_n).items()}
 
     @property
     def bytes_in(self) -> dict[str, int]:
         """Bytes received, by kind key."""
+        self.flush()
         return {"4" + k if k != "b" else k: v for k, v in dict(self._in_b).items()}
 
     @property
     def packets_out(self) -> dict[str, int]:
         """Packets sent, by kind key (``"42"`` an event, ``"2"`` a ping...)."""
-        self._commit_out()
+        self.flush()
         return dict(self._out_n)
 
     @property
     def bytes_out(self) -> dict[str, int]:
         """Bytes sent, by kind key."""
-        self._commit_out()
+        self.flush()
         return dict(self._out_b)
 
     def snapshot(self) -> dict[str, Any]:
@@ -316,6 +334,8 @@ class Metrics:
         loop's thread; :meth:`snapshot_threadsafe` from another one."""
         def named(counts: dict[str, int]) -> dict[str, int]:
             return {_TYPE_NAMES.get(k, k): v for k, v in counts.items()}
+
+        self.flush()
 
         return {
             "clients": self.clients_by_transport(),
@@ -453,6 +473,13 @@ class Metrics:
 
     def close(self) -> None:
         """Stop counting: remove the hooks, unregister, stop the endpoint."""
+        self.flush()
+        engine, hooks_ = self.io.engine.hooks, self.io.hooks
+        if self._packet_log is not None and engine.packet_log is self._packet_log:
+            engine.packet_log = None
+        if self._handler_log is not None and hooks_.handler_log is self._handler_log:
+            hooks_.handler_log = None
+        self._packet_log = self._handler_log = None
         for hooks, fn in self._hooks:
             if fn in hooks:
                 hooks.remove(fn)

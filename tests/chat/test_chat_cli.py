@@ -249,3 +249,22 @@ async def test_chat_cors_option_allows_origins_with_credentials() -> None:
                                      headers={"Origin": "http://evil.example"})
             assert refused.status_code == 403
         assert stop(proc) == 0
+
+
+async def test_readme_chat_script_passes_its_arguments_on() -> None:
+    """README's first command, as written there with ``--port``: ``scripts/chat.sh`` (it
+    installs into .venv, then runs ``socketwire chat`` with the arguments it was given)."""
+    port = free_port()
+    with started(["bash", str(ROOT / "scripts" / "chat.sh"), "--port", str(port)]) as (proc,
+                                                                                         url):
+        assert url.endswith(f":{port}")
+        sio = socketio.AsyncClient(reconnection=False)
+        welcome: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
+        sio.on("welcome", welcome.set_result)
+        await sio.connect(f"http://127.0.0.1:{port}", auth={"username": "readme"},
+                          wait_timeout=20)
+        try:
+            got = await asyncio.wait_for(welcome, 20)
+            assert "readme" in str(got)
+        finally:
+            await sio.disconnect()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import socketwire
-from socketwire.hosting import standalone
+from socketwire.hosting import http1
 from socketwire.hosting.standalone import StandaloneServer, serve
 
 FILE_SIZE = 5000
@@ -50,7 +50,7 @@ async def servers() -> AsyncIterator[list[StandaloneServer]]:
 
 
 def _http_conns(server: StandaloneServer) -> list[Any]:
-    return [c for c in server.connections if isinstance(c, standalone._HttpProtocol)]
+    return [c for c in server.connections if isinstance(c, http1.HttpProtocol)]
 
 
 async def test_pipelined_requests_never_read_are_bounded(
@@ -68,8 +68,8 @@ async def test_pipelined_requests_never_read_are_bounded(
     [conn] = _http_conns(server)
     held = conn.transport.get_write_buffer_size()
     # one read chunk's requests (at most 256 KiB of them) and their answers
-    assert held < standalone.HTTP_HIGH_WATER + 2 * FILE_SIZE, held
-    assert len(conn.queue) < 256 * 1024 // len(request) + standalone.MAX_PIPELINED
+    assert held < http1.HTTP_HIGH_WATER + 2 * FILE_SIZE, held
+    assert len(conn.queue) < 256 * 1024 // len(request) + http1.MAX_PIPELINED
     assert conn.read_paused
     # the client reads: every request is answered, in order
     head = b"HTTP/1.1 200 OK\r\n"

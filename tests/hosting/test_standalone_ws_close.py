@@ -11,13 +11,13 @@ import os
 import pytest
 
 import socketwire
-from socketwire.hosting import standalone
+from socketwire.hosting import websocket
 from socketwire.hosting.standalone import StandaloneServer, serve
 
 UPGRADE = (b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n"
            b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-PROMPT = standalone.WS_CLOSE_TIMEOUT / 2  # well before the close timer would act
+PROMPT = websocket.WS_CLOSE_TIMEOUT / 2  # well before the close timer would act
 
 
 def masked(opcode: int, payload: bytes, fin: bool = True) -> bytes:
@@ -113,7 +113,7 @@ async def test_silent_peer_is_dropped_after_the_close_timer(server: StandaloneSe
     ws = await RawWS.open(server.port)
     ws.writer.write(masked(8, (999).to_bytes(2, "big")))
     await ws.close_frame()
-    assert await ws.ended_within(standalone.WS_CLOSE_TIMEOUT + 1.0)
+    assert await ws.ended_within(websocket.WS_CLOSE_TIMEOUT + 1.0)
 
 
 async def test_invalid_utf8_fails_at_its_fragment(server: StandaloneServer) -> None:

@@ -104,27 +104,45 @@ class EngineSession:
         """Send one encoded Engine.IO packet (``str`` text, ``bytes`` binary message)."""
         if self.machine.state is not _OPEN:
             return
-        if self.server.hooks.packet_out:
-            for hook in self.server.hooks.packet_out:
+        hooks = self.server.hooks
+        if hooks.packet_out:
+            for hook in hooks.packet_out:
                 hook(self, (packet,))
+        log = hooks.packet_log
+        if log is not None:
+            if not log.pending:
+                log.wake()
+            log.outgoing.append(packet)
         self.current.send(packet)
 
     def send_many(self, packets: list[str | bytes]) -> None:
         """Send packets that belong together (a binary packet and its attachments)."""
         if self.machine.state is not _OPEN:
             return
-        if self.server.hooks.packet_out:
-            for hook in self.server.hooks.packet_out:
+        hooks = self.server.hooks
+        if hooks.packet_out:
+            for hook in hooks.packet_out:
                 hook(self, packets)
+        log = hooks.packet_log
+        if log is not None:
+            if not log.pending:
+                log.wake()
+            log.outgoing.extend(packets)
         self.current.send_many(packets)
 
     def send_prepared(self, message: PreparedMessage) -> None:
         """Send a message encoded once for many sessions (broadcast path)."""
         if self.machine.state is not _OPEN:
             return
-        if self.server.hooks.packet_out:
-            for hook in self.server.hooks.packet_out:
+        hooks = self.server.hooks
+        if hooks.packet_out:
+            for hook in hooks.packet_out:
                 hook(self, message.packets)
+        log = hooks.packet_log
+        if log is not None:
+            if not log.pending:
+                log.wake()
+            log.outgoing.extend(message.packets)
         self.current.send_prepared(message)
 
     def _overflow(self) -> None:
@@ -165,9 +183,15 @@ class EngineSession:
         if kind is _MESSAGE:
             if machine.awaiting_pong and machine.message_received(self._loop.time()):
                 self._arm()
-            if self.server.hooks.packet_in:
-                for hook in self.server.hooks.packet_in:
+            hooks = self.server.hooks
+            if hooks.packet_in:
+                for hook in hooks.packet_in:
                     hook(self, data)
+            log = hooks.packet_log
+            if log is not None:
+                if not log.pending:
+                    log.wake()
+                log.incoming.append(data)
             self.handler.on_message(data)
             return
         verdict = machine.receive(kind, self._loop.time())

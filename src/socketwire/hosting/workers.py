@@ -47,7 +47,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.static import StaticFiles
-from .standalone import StandaloneServer, _as_http_app, _HttpProtocol, install_uvloop
+from .http1 import HttpProtocol as _HttpProtocol
+from .standalone import LISTEN_BACKLOG, StandaloneServer, _as_http_app, install_uvloop
 
 __all__ = [
     "WorkerInfo",
@@ -412,7 +413,7 @@ class _Plan:
     server_options: dict[str, Any]
     parent: int
     reuse_port: bool = False
-    backlog: int = 1024
+    backlog: int = LISTEN_BACKLOG
 
 
 def _set_parent_death_signal() -> None:
@@ -656,7 +657,7 @@ def run_workers(
     workers: int | str = 0,
     use_uvloop: bool = True,
     on_started: Callable[[Any], None] | None = None,
-    backlog: int = 1024,
+    backlog: int = LISTEN_BACKLOG,
     reuse_port: bool | None = None,
     **server_options: Any,
 ) -> None:

@@ -7,19 +7,20 @@ packets, upgrades) are on ``io.engine.hooks``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    import asyncio
+from ..engine.hooks import BatchLog
 
+if TYPE_CHECKING:
     from ..adapters.base import BroadcastOptions
     from .namespace import Namespace
     from .socket import Socket
 
-__all__ = ["ServerHooks", "report_task", "timed_ack"]
+__all__ = ["HandlerLog", "ServerHooks", "report_task", "timed_ack"]
 
 
 @dataclass(slots=True)
@@ -45,6 +46,8 @@ class ServerHooks:
       when its task ends); ``ok`` is ``False`` when it raised or its answer could not be sent.
     - ``ack_received(socket, seconds)``: a client answered an emit with ack (a broadcast's
       too), ``seconds`` after it was sent.
+    - ``handler_log``: a :class:`HandlerLog` the server records what ``handler_done`` tells
+      in, without a call per handler (``None``: none).
 
     Listeners run synchronously on the event loop and must not raise.
     """
@@ -59,19 +62,63 @@ class ServerHooks:
     broadcast: list[Callable[[Namespace, BroadcastOptions], None]] = field(default_factory=list)
     handler_done: list[Callable[[Socket, str, float, bool], None]] = field(default_factory=list)
     ack_received: list[Callable[[Socket, float], None]] = field(default_factory=list)
+    handler_log: HandlerLog | None = None
+
+
+class HandlerLog(BatchLog):
+    """Event handler timings recorded in bulk, for a listener that only aggregates them.
+
+    What ``handler_done`` tells with a listener call per handler, the server appends here to
+    plain lists (``events``, ``seconds``; ``failed``: the events of the handlers that failed)
+    and the owner's ``take(events, seconds, failed)`` gets them a batch at a time, ``delay``
+    seconds after the batch began or when :meth:`flush` is called. ``socketwire.metrics``
+    uses it; install one as ``io.hooks.handler_log``. Coroutine handlers are reported through
+    ``handler_done``'s path when their task ends, and recorded here then.
+    """
+
+    __slots__ = ("_take", "events", "failed", "seconds")
+
+    def __init__(self, take: Callable[[list[str], list[float], list[str]], None],
+                 delay: float = 0.02) -> None:
+        super().__init__(delay)
+        self._take = take
+        self.events: list[str] = []
+        self.seconds: list[float] = []
+        self.failed: list[str] = []
+
+    def record(self, event: str, seconds: float, ok: bool) -> None:
+        """Record one handler's run."""
+        if not self.pending:
+            self.wake()
+        self.events.append(event)
+        self.seconds.append(seconds)
+        if not ok:
+            self.failed.append(event)
+
+    def flush(self) -> None:
+        """Hand the recorded timings to the owner now."""
+        self.pending = False
+        if not self.events:
+            return
+        events, seconds, failed = self.events, self.seconds, self.failed
+        self.events, self.seconds, self.failed = [], [], []
+        self._take(events, seconds, failed)
 
 
 # Helpers for the paths that call ``handler_done`` and ``ack_received``, only taken when
 # a listener is registered.
 
 def report_task(socket: Socket, event: str, start: float, task: asyncio.Task[Any]) -> None:
-    """Call the ``handler_done`` listeners when the task of a coroutine handler called at
-    ``start`` (``time.perf_counter()``) ends."""
+    """Call the ``handler_done`` listeners (and record in ``handler_log``) when the task of a
+    coroutine handler called at ``start`` (``time.perf_counter()``) ends."""
     def done(task: asyncio.Task[Any]) -> None:
         seconds = time.perf_counter() - start
         ok = not task.cancelled() and task.exception() is None and task.result() is not False
-        for hook in socket.server.hooks.handler_done:
+        hooks = socket.server.hooks
+        for hook in hooks.handler_done:
             hook(socket, event, seconds, ok)
+        if hooks.handler_log is not None:
+            hooks.handler_log.record(event, seconds, ok)
 
     task.add_done_callback(done)
 

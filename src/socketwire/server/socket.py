@@ -365,7 +365,8 @@ class Socket(Listeners):
         handlers = self._events.get(event if isinstance(event, str) else str(event))
         if not handlers:
             return
-        timed = self.server.hooks.handler_done
+        hooks = self.server.hooks
+        timed = hooks.handler_done or hooks.handler_log is not None
         for h in list(handlers) if len(handlers) > 1 else handlers:
             if h.once:
                 self._events.remove(event, h.fn)
@@ -380,8 +381,10 @@ class Socket(Listeners):
             if timed:
                 if task is None:
                     seconds, ok = perf_counter() - start, _handlers.failed_calls == failed
-                    for done in timed:
+                    for done in hooks.handler_done:
                         done(self, event, seconds, ok)
+                    if hooks.handler_log is not None:
+                        hooks.handler_log.record(event, seconds, ok)
                 else:
                     report_task(self, event, start, task)
             if task is not None:

@@ -141,7 +141,47 @@ class _Health:
         return not self.down
 
 
-class _Subscriber:
+class _Link:
+    """One dedicated connection kept up: connect, serve until it breaks, back off, again.
+    Subclasses say what serving is and what losing the link means."""
+
+    _class: type[Any]
+    _kwargs: dict[str, Any]
+    _closing: bool
+    _attempt: int = 0
+
+    async def _serve(self, conn: Any) -> None:
+        """Use the connected ``conn`` until it breaks (set ``_attempt = 0`` once it is up)."""
+        raise NotImplementedError
+
+    def _lost(self, err: BaseException) -> None:
+        """The link broke with ``err`` (also while closing)."""
+
+    def _down(self) -> None:
+        """The link is gone, whatever the cause (also on cancellation)."""
+
+    async def _run(self) -> None:
+        self._attempt = 0
+        while not self._closing:
+            conn = self._class(**self._kwargs)
+            try:
+                await conn.connect()
+                await self._serve(conn)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError, EOFError) as err:
+                self._lost(err)
+            finally:
+                self._down()
+                with contextlib.suppress(Exception):
+                    await conn.disconnect()
+            if self._closing:
+                break
+            await asyncio.sleep(_backoff(self._attempt))
+            self._attempt += 1
+
+
+class _Subscriber(_Link):
     """One subscribed connection (``SUBSCRIBE``/``PSUBSCRIBE``, or ``SSUBSCRIBE``) and its
     reader task; subscribes again to everything after a reconnection."""
 
@@ -230,36 +270,22 @@ class _Subscriber:
 
     # ------------------------------------------------------------------ reader
 
-    async def _run(self) -> None:
-        attempt = 0
-        while not self._closing:
-            conn = self._class(**self._kwargs)
-            try:
-                await conn.connect()
-                async with self._write_lock:
-                    self._conn = conn
-                    await self._resubscribe(conn)
-                self._connected.set()
-                self._health.back(self.name)
-                attempt = 0
-                await self._read(conn)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError, EOFError) as err:
-                if self._closing:
-                    break
-                self._connected.clear()
-                self._conn = None
-                self._health.lost(self.name, err)
-            finally:
-                self._connected.clear()
-                self._conn = None
-                with contextlib.suppress(Exception):
-                    await conn.disconnect()
-            if self._closing:
-                break
-            await asyncio.sleep(_backoff(attempt))
-            attempt += 1
+    async def _serve(self, conn: Any) -> None:
+        async with self._write_lock:
+            self._conn = conn
+            await self._resubscribe(conn)
+        self._connected.set()
+        self._health.back(self.name)
+        self._attempt = 0
+        await self._read(conn)
+
+    def _lost(self, err: BaseException) -> None:
+        if not self._closing:
+            self._health.lost(self.name, err)
+
+    def _down(self) -> None:
+        self._connected.clear()
+        self._conn = None
 
     async def _resubscribe(self, conn: Any) -> None:
         commands: list[tuple[str, ...]] = []
@@ -363,7 +389,7 @@ class _Subscriber:
         self._pending.clear()
 
 
-class _Publisher:
+class _Publisher(_Link):
     """One dedicated connection that pipelines queued ``PUBLISH``/``SPUBLISH`` commands."""
 
     def __init__(self, kwargs: dict[str, Any], connection_class: type[Any], health: _Health,
@@ -399,33 +425,22 @@ class _Publisher:
             self._wake.set()
         return True
 
-    async def _run(self) -> None:
-        attempt = 0
-        while not self._closing:
-            conn = self._class(**self._kwargs)
-            try:
-                await conn.connect()
-                self.up = True
-                self._health.back("publisher")
-                attempt = 0
-                await self._write(conn)
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError, EOFError) as err:
-                self.up = False
-                lost = len(self._queue)
-                self._queue.clear()
-                self._stats.dropped += lost
-                if not self._closing:
-                    self._health.lost("publisher", err)
-            finally:
-                self.up = False
-                with contextlib.suppress(Exception):
-                    await conn.disconnect()
-            if self._closing:
-                break
-            await asyncio.sleep(_backoff(attempt))
-            attempt += 1
+    async def _serve(self, conn: Any) -> None:
+        self.up = True
+        self._health.back("publisher")
+        self._attempt = 0
+        await self._write(conn)
+
+    def _lost(self, err: BaseException) -> None:
+        self.up = False
+        lost = len(self._queue)
+        self._queue.clear()
+        self._stats.dropped += lost
+        if not self._closing:
+            self._health.lost("publisher", err)
+
+    def _down(self) -> None:
+        self.up = False
 
     async def _write(self, conn: Any) -> None:
         queue = self._queue

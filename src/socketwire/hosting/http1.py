@@ -1,0 +1,390 @@
+"""The standalone host's HTTP/1.1 side: one :class:`HttpProtocol` per TCP connection until
+it is upgraded to a WebSocket (:mod:`socketwire.hosting.websocket` takes the transport over
+with ``transport.set_protocol``, as uvicorn does).
+
+Requests are parsed by httptools and answered in order; pipelining, header sizes and the
+header / keep-alive timeouts are bounded here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote
+
+import httptools
+
+from ..engine.http import BodyTooLarge, HttpRequest, HttpResponse
+from .websocket import WS_HIGH_WATER, WS_LOW_WATER, WebSocketProtocol, handshake_response
+
+if TYPE_CHECKING:
+    from .standalone import StandaloneServer
+
+__all__ = ["HTTP_HIGH_WATER", "HTTP_LOW_WATER", "MAX_EARLY_WS_BYTES", "MAX_PIPELINED",
+           "HttpProtocol", "encode_response"]
+
+log = logging.getLogger("socketwire.hosting")
+
+REASONS = {200: "OK", 204: "No Content", 301: "Moved Permanently", 400: "Bad Request",
+           403: "Forbidden", 404: "Not Found", 408: "Request Timeout", 413: "Payload Too Large",
+           431: "Request Header Fields Too Large", 500: "Internal Server Error",
+           503: "Service Unavailable"}
+MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADERS = 200
+
+# Backpressure: a peer whose unsent data passes the high-water mark is not read from until it
+# falls below the low one (asyncio's pause_writing / resume_writing); the WebSocket side has
+# its own, larger marks (see :mod:`socketwire.hosting.websocket`).
+HTTP_HIGH_WATER = 64 * 1024
+HTTP_LOW_WATER = 16 * 1024
+MAX_PIPELINED = 16  # requests parsed ahead of the one being answered before reading stops
+MAX_EARLY_WS_BYTES = 64 * 1024  # frames sent before the 101, held while the upgrade is decided
+
+
+def encode_response(response: HttpResponse, keep_alive: bool) -> bytes:
+    """The bytes of ``response`` on an HTTP/1.1 connection (kept alive or closing)."""
+    status = response.status
+    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Unknown')}"]
+    has_length = False
+    for name, value in response.headers:
+        if name.lower() == "content-length":
+            has_length = True
+        lines.append(f"{name}: {value}")
+    if not has_length:
+        lines.append(f"Content-Length: {len(response.body)}")
+    lines.append("Connection: keep-alive" if keep_alive else "Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + response.body
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One TCP connection while it speaks HTTP/1.1: requests answered in order, pipelining
+    bounded, header and keep-alive timeouts. An accepted WebSocket upgrade hands the
+    transport over to a :class:`WebSocketProtocol`."""
+
+    __slots__ = ("app", "body", "body_future", "body_too_large", "closed", "header_bytes",
+                 "headers", "in_message", "parser", "pending_ws", "queue", "read_paused",
+                 "server", "timer", "transport", "upgrading", "url", "worker", "write_paused",
+                 "writable")
+
+    def __init__(self, server: StandaloneServer) -> None:
+        self.server = server
+        self.app = server.app
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.url = b""
+        self.headers: dict[str, str] = {}
+        self.header_bytes = 0
+        self.body = bytearray()
+        self.body_too_large = False
+        # requests are handed on as soon as their headers are parsed; the body follows through
+        # a future (None when it was too large), so the engine sees overlapping POSTs
+        self.queue: deque[tuple[HttpRequest, asyncio.Future[bytes | None] | None, bool]] = deque()
+        self.body_future: asyncio.Future[bytes | None] | None = None
+        self.worker: asyncio.Task[None] | None = None
+        self.pending_ws: bytes = b""
+        self.upgrading = False
+        self.closed = False
+        self.in_message = False
+        self.read_paused = False
+        self.write_paused = False
+        self.writable: asyncio.Future[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------ connection
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """A connection accepted: the request-head timer starts."""
+        self.transport = transport  # type: ignore[assignment]  # uvloop's are not subclasses
+        self.transport.set_write_buffer_limits(HTTP_HIGH_WATER, HTTP_LOW_WATER)  # type: ignore[union-attr]
+        self.server.connections.add(self)
+        self._arm(self.server.http_header_timeout, self._header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The connection is gone: a body awaited ends empty, the worker stops."""
+        self.closed = True
+        self._disarm()
+        if self.body_future is not None and not self.body_future.done():
+            self.body_future.set_result(None)
+        self._wake_writer()
+        self.server.connections.discard(self)
+        if self.worker is not None and not self.worker.done():
+            self.worker.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes from the peer: parsed as HTTP, or held while an upgrade is decided."""
+        if self.upgrading:
+            self.pending_ws += data
+            if len(self.pending_ws) > MAX_EARLY_WS_BYTES:
+                self._update_reading()
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            offset = upgrade.args[0] if upgrade.args else len(data)
+            self.pending_ws = data[offset:]
+        except httptools.HttpParserError:
+            self._reply_and_close(HttpResponse(400, [("Content-Type", "text/plain")],
+                                               b"Bad Request"))
+
+    def _reply_and_close(self, response: HttpResponse) -> None:
+        self._disarm()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(encode_response(response, False))
+            self.transport.close()
+
+    # ------------------------------------------------------- flow control
+
+    def pause_writing(self) -> None:
+        """The peer is not taking our answers: stop reading it."""
+        self.write_paused = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        """The peer reads again: the next answer goes out, reading resumes."""
+        self.write_paused = False
+        self._wake_writer()
+        self._update_reading()
+
+    def _wake_writer(self) -> None:
+        waiter, self.writable = self.writable, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _update_reading(self) -> None:
+        """Read only while the peer takes our answers and few requests wait for one."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        pause = (self.write_paused or len(self.queue) > MAX_PIPELINED
+                 or len(self.pending_ws) > MAX_EARLY_WS_BYTES)
+        if pause != self.read_paused:
+            self.read_paused = pause
+            if pause:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
+    # ------------------------------------------------------------ timeouts
+
+    def _arm(self, delay: float | None, callback: Callable[[], None]) -> None:
+        self._disarm()
+        if delay is not None and delay > 0:
+            self.timer = asyncio.get_running_loop().call_later(delay, callback)
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _header_timeout(self) -> None:
+        """No complete request head in time (Node's headersTimeout): 408, then close."""
+        self.timer = None
+        if self.worker is not None and not self.worker.done():
+            return  # an answer is being written: the keep-alive timer follows it
+        self._reply_and_close(HttpResponse(408, [("Content-Type", "text/plain")],
+                                           b"Request Timeout"))
+
+    def _idle_timeout(self) -> None:
+        """A keep-alive connection left idle (Node's keepAliveTimeout): closed."""
+        self.timer = None
+        if self.transport is not None:
+            self.transport.close()
+
+    # ------------------------------------------------------ httptools callbacks
+
+    def on_message_begin(self) -> None:
+        """httptools: a request starts."""
+        self.url = b""
+        self.headers = {}
+        self.header_bytes = 0
+        self.body = bytearray()
+        self.body_too_large = False
+        self.in_message = True
+        self._arm(self.server.http_header_timeout, self._header_timeout)
+
+    def on_url(self, url: bytes) -> None:
+        """httptools: part of the request target (bounded)."""
+        self.url += url
+        if len(self.url) > MAX_HEADER_BYTES:
+            raise httptools.HttpParserError("url too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """httptools: one header (size and count bounded; repeats joined)."""
+        self.header_bytes += len(name) + len(value)
+        if self.header_bytes > MAX_HEADER_BYTES or len(self.headers) > MAX_HEADERS:
+            self._reply_and_close(HttpResponse(431))
+            raise httptools.HttpParserError("headers too large")
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        if key in self.headers:
+            self.headers[key] += ", " + text
+        else:
+            self.headers[key] = text
+
+    def _wants_websocket(self) -> bool:
+        return (
+            self.headers.get("upgrade", "").lower() == "websocket"
+            and "upgrade" in self.headers.get("connection", "").lower()
+        )
+
+    def on_headers_complete(self) -> None:
+        """httptools: the head is complete; the request is handed on now, its body follows."""
+        self._disarm()
+        if self._wants_websocket():
+            return  # queued by on_message_complete
+        fut: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self.body_future = fut
+        length = self.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.app.max_http_buffer_size:
+            self.body_too_large = True
+            fut.set_result(None)
+        self._enqueue(self._request(), fut, bool(self.parser.should_keep_alive()))
+
+    def on_body(self, body: bytes) -> None:
+        """httptools: part of the body (bounded by ``max_http_buffer_size``)."""
+        if self.body_too_large:
+            return
+        self.body += body
+        if len(self.body) > self.app.max_http_buffer_size:
+            self.body_too_large = True
+            self.body = bytearray()
+            if self.body_future is not None and not self.body_future.done():
+                self.body_future.set_result(None)
+
+    def on_message_complete(self) -> None:
+        """httptools: the request is complete (or an upgrade is asked for)."""
+        self.in_message = False
+        fut, self.body_future = self.body_future, None
+        if fut is not None:
+            if not fut.done():
+                fut.set_result(bytes(self.body))
+            self.body = bytearray()
+            return
+        if self.parser.should_upgrade() and self._wants_websocket():
+            self.upgrading = True
+            self._enqueue(self._request(), None, False)
+
+    def _enqueue(self, request: HttpRequest, body: asyncio.Future[bytes | None] | None,
+                 keep_alive: bool) -> None:
+        self.queue.append((request, body, keep_alive))
+        if self.worker is None or self.worker.done():
+            self.worker = asyncio.get_running_loop().create_task(self._work())
+        if len(self.queue) > MAX_PIPELINED:
+            self._update_reading()
+
+    def _request(self) -> HttpRequest:
+        parsed = httptools.parse_url(self.url)
+        path = unquote(parsed.path.decode("latin-1")) if parsed.path else "/"
+        qs = parsed.query.decode("latin-1") if parsed.query else ""
+        query = dict(parse_qsl(qs, keep_blank_values=True)) if qs else {}
+        peer = self.transport.get_extra_info("peername") if self.transport else None
+        return HttpRequest(
+            method=self.parser.get_method().decode("ascii"),
+            path=path,
+            query=query,
+            headers=self.headers,
+            remote_addr=peer[0] if peer else "",
+            secure=self.transport is not None
+            and self.transport.get_extra_info("sslcontext") is not None,
+            query_string=qs,
+        )
+
+    # ---------------------------------------------------------------- requests
+
+    async def _work(self) -> None:
+        while self.queue and not self.closed:
+            request, body, keep_alive = self.queue.popleft()
+            if self.read_paused:
+                self._update_reading()
+            if body is None:
+                await self._upgrade(request)
+                return
+            try:
+                response = await self._respond(request, body)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("error handling %s %s", request.method, request.path)
+                response = HttpResponse(500, [("Content-Type", "text/plain")], b"error")
+            if self.transport is None or self.transport.is_closing():
+                return
+            keep_alive = keep_alive and not response.close
+            self.transport.write(encode_response(response, keep_alive))
+            if not keep_alive:
+                self._disarm()
+                self.transport.close()
+                return
+            if self.write_paused and not self.closed:
+                # the peer is not reading our answers: the next waits until it does
+                self.writable = asyncio.get_running_loop().create_future()
+                await self.writable
+        if self.closed or self.upgrading:
+            return
+        if self.in_message:  # a request head is arriving: its timeout runs again
+            self._arm(self.server.http_header_timeout, self._header_timeout)
+        else:
+            self._arm(self.server.http_keepalive_timeout, self._idle_timeout)
+
+    async def _respond(
+        self, request: HttpRequest, body_future: asyncio.Future[bytes | None]
+    ) -> HttpResponse:
+        app = self.app
+        if request.path.startswith(app.path) or request.path + "/" == app.path:
+            async def read_body(limit: int) -> bytes:
+                body = await body_future
+                if body is None or len(body) > limit:
+                    raise BodyTooLarge()
+                return body
+
+            request.read_body = read_body
+            return await app.handle_http(request)
+        if await body_future is None:
+            return HttpResponse(413, close=True)
+        found = self.server.static.lookup(request.method, request.path)
+        if found is None:
+            extra = getattr(app, "lookup_static", None)
+            if extra is not None:
+                found = extra(request.method, request.path)
+        if found is not None:
+            return found
+        return HttpResponse(404, [("Content-Type", "text/plain")], b"Not Found")
+
+    # --------------------------------------------------------------- websocket
+
+    async def _upgrade(self, request: HttpRequest) -> None:
+        """Ask the engine about a WebSocket upgrade; on yes, hand the connection over."""
+        key = request.headers.get("sec-websocket-key", "")
+        path_ok = request.path.startswith(self.app.path)
+        if not path_ok or not key or request.headers.get("sec-websocket-version") != "13":
+            self._reply_and_close(HttpResponse(400, [("Content-Type", "text/plain")],
+                                               b"Bad Request"))
+            return
+        outcome = await self.app.open_websocket(request)
+        if self.closed:
+            return
+        if isinstance(outcome, HttpResponse):
+            self._reply_and_close(outcome)
+            return
+        assert self.transport is not None
+        self.transport.write(handshake_response(key, outcome.headers))
+        self._hand_over(request, outcome)
+
+    def _hand_over(self, request: HttpRequest, acceptance: Any) -> None:
+        """From the 101 on the connection is a WebSocket's: a :class:`WebSocketProtocol`
+        takes the transport (``set_protocol``) and this object is dropped."""
+        transport = self.transport
+        assert transport is not None
+        self._disarm()
+        self.closed = True
+        self.server.connections.discard(self)
+        ws = WebSocketProtocol(self.server, transport, request)
+        self.server.connections.add(ws)
+        transport.set_protocol(ws)
+        transport.set_write_buffer_limits(WS_HIGH_WATER, WS_LOW_WATER)
+        if self.read_paused:
+            transport.resume_reading()
+        pending, self.pending_ws = self.pending_ws, b""
+        ws.start(acceptance, pending)

@@ -1,0 +1,257 @@
+"""The standalone host's WebSocket side: an upgraded connection's frames in and out.
+
+:class:`WebSocketProtocol` takes a TCP transport over from the HTTP protocol after the 101
+(``transport.set_protocol``) and is the engine's
+:class:`~socketwire.engine.http.WebSocketChannel` for it: RFC 6455 frames
+(:mod:`socketwire.hosting.wsframes`), the closing handshake, and flow control both ways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..engine.http import HttpRequest, PreparedMessage, WebSocketHandler
+from . import wsframes
+from ._abort import abort_transport
+
+if TYPE_CHECKING:
+    from .standalone import StandaloneServer
+
+__all__ = ["WS_CLOSE_TIMEOUT", "WS_HIGH_WATER", "WS_LOW_WATER", "WebSocketProtocol",
+           "handshake_response"]
+
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+# A WebSocket gets larger write-buffer marks than HTTP, as what it is sent is mostly the
+# application's (bounded by max_buffered_bytes) and its pongs must still be read while it
+# catches up.
+WS_HIGH_WATER = 1024 * 1024
+WS_LOW_WATER = 256 * 1024
+WS_CLOSE_TIMEOUT = 1.0  # how long a close frame of ours waits for the peer's
+
+
+def handshake_response(key: str, headers: list[tuple[str, str]]) -> bytes:
+    """The 101 answer accepting a WebSocket whose ``Sec-WebSocket-Key`` is ``key``."""
+    accept = base64.b64encode(hashlib.sha1(key.encode() + WS_GUID).digest()).decode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    return (
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n{extra}\r\n"
+    ).encode("latin-1")
+
+
+class WebSocketProtocol(asyncio.Protocol):
+    """One upgraded connection: frames in and out, RFC 6455 closing handshake, flow control.
+    It is also the engine's :class:`~socketwire.engine.http.WebSocketChannel` for it."""
+
+    __slots__ = ("_backlog", "_close_timer", "_closing", "_engine_paused", "_gone",
+                 "_read_paused", "_write_paused", "handler", "parser", "request", "server",
+                 "transport")
+
+    def __init__(self, server: StandaloneServer, transport: asyncio.Transport,
+                 request: HttpRequest) -> None:
+        self.server = server
+        self.transport = transport
+        self.request = request
+        self.parser = wsframes.FrameParser(server.app.max_http_buffer_size,
+                                           server.ws_max_fragments)
+        self.handler: WebSocketHandler | None = None
+        self._closing = False  # a close frame of ours is out: nothing else will be
+        self._gone = False  # the TCP connection is closed (or closing) for good
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._engine_paused = False
+        self._write_paused = False
+        self._read_paused = False
+        self._backlog: deque[wsframes.Message] = deque()
+
+    def start(self, acceptance: Any, pending: bytes) -> None:
+        """Attach the engine's handler, then handle the bytes that came with the upgrade."""
+        self.handler = acceptance.attach(self)
+        if pending:
+            self.data_received(pending)
+
+    # ------------------------------------------------- the engine's channel
+
+    def send(self, packet: str | bytes) -> None:
+        """Queue one message: text for ``str``, binary for ``bytes``."""
+        if self._closing:
+            return
+        if isinstance(packet, str):
+            self.transport.write(wsframes.frame(wsframes.OP_TEXT, packet.encode()))
+        else:
+            self.transport.write(wsframes.frame(wsframes.OP_BINARY, packet))
+
+    def send_prepared(self, message: PreparedMessage) -> None:
+        """Queue a broadcast's frames, built once for every recipient."""
+        if self._closing:
+            return
+        frames = message.ws_frames
+        if frames is None:
+            frames = message.ws_frames = b"".join(
+                wsframes.frame(wsframes.OP_TEXT, p.encode()) if isinstance(p, str)
+                else wsframes.frame(wsframes.OP_BINARY, p)
+                for p in message.packets
+            )
+        self.transport.write(frames)
+
+    def close(self, code: int = 1000) -> None:
+        """Start the closing handshake; the TCP connection ends on the peer's close frame,
+        or after ``WS_CLOSE_TIMEOUT``."""
+        if self._closing:
+            return
+        self._closing = True
+        if self.transport.is_closing():
+            return
+        self.transport.write(wsframes.close_frame(code))
+        self._close_timer = asyncio.get_running_loop().call_later(WS_CLOSE_TIMEOUT,
+                                                                  self._close_timed_out)
+        if self._engine_paused or self._write_paused:
+            self._set_reading()  # the peer's close frame must be read
+
+    def abort(self) -> None:
+        """Drop the connection and its unsent data at once (a slow consumer over the cap)."""
+        self._closing = True
+        self._end(abort=True)
+
+    def buffered_amount(self) -> int:
+        """Bytes written but not yet taken by the kernel."""
+        return self.transport.get_write_buffer_size()
+
+    async def flushed(self) -> None:
+        """Writes go to the transport at once."""
+        return None
+
+    def pause_reading(self) -> None:
+        """Stop delivering messages (flow control from the engine)."""
+        if not self._engine_paused:
+            self._engine_paused = True
+            self._set_reading()
+
+    def resume_reading(self) -> None:
+        """Deliver the messages held back, then read again."""
+        if not self._engine_paused:
+            return
+        self._engine_paused = False
+        backlog, self._backlog = self._backlog, deque()
+        if backlog:
+            self._deliver(backlog)
+        self._set_reading()
+
+    # ------------------------------------------------------- asyncio protocol
+
+    def pause_writing(self) -> None:
+        """The peer is not taking our frames: stop reading it."""
+        self._write_paused = True
+        self._set_reading()
+
+    def resume_writing(self) -> None:
+        """The peer reads again: so do we."""
+        self._write_paused = False
+        self._set_reading()
+
+    def _set_reading(self) -> None:
+        transport = self.transport
+        if self._gone or transport.is_closing():
+            return
+        pause = (self._engine_paused or self._write_paused) and not self._closing
+        if pause != self._read_paused:
+            self._read_paused = pause
+            if pause:
+                transport.pause_reading()
+            else:
+                transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The connection is gone: the engine's handler hears of it once."""
+        self._gone = True
+        self._closing = True
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        self.server.connections.discard(self)
+        self._backlog.clear()
+        self._notify_closed()
+
+    def eof_received(self) -> bool:
+        """The peer is done sending: close our side too (``connection_lost`` follows)."""
+        return False
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes from the peer: complete messages go to the engine's handler."""
+        if self._gone:
+            return
+        try:
+            messages = self.parser.feed(data)
+        except wsframes.WebSocketError as exc:
+            self._deliver(exc.messages)
+            self._fail(exc.code, exc.in_close_frame)
+            return
+        if messages:
+            self._deliver(deque(messages) if self._engine_paused else messages)
+
+    def _deliver(self, messages: list[wsframes.Message] | deque[wsframes.Message]) -> None:
+        for index, (opcode, payload) in enumerate(messages):
+            if self._gone:
+                return
+            if opcode == wsframes.OP_CLOSE:
+                self._closed_by_peer(payload)  # type: ignore[arg-type]
+                return
+            if self._closing:
+                continue  # after our close frame only the peer's close matters
+            if opcode == wsframes.OP_PING:
+                self.transport.write(wsframes.frame(wsframes.OP_PONG, payload))  # type: ignore[arg-type]
+                continue
+            if opcode == wsframes.OP_PONG:
+                continue
+            if self._engine_paused:  # the engine paused reading: keep the rest for later
+                self._backlog.extend(list(messages)[index:])
+                return
+            handler = self.handler
+            if handler is not None:
+                handler.on_message(payload)
+
+    def _fail(self, code: int, peer_closed: bool = False) -> None:
+        """The peer broke the protocol: close frame with ``code``; the peer's reply (read with
+        a fresh parser, since the stream is out of step) ends the connection, or our frame
+        does at once when the offence was the peer's own (invalid) close frame."""
+        self.parser = wsframes.FrameParser(125)
+        if self._closing:
+            self._end(abort=True)
+            return
+        self.close(code)
+        if peer_closed:
+            self._end()
+        self._notify_closed()
+
+    def _closed_by_peer(self, payload: bytes) -> None:
+        if not self._closing:
+            self._closing = True
+            # echo the status code (RFC 6455 section 5.5.1), without the reason
+            self.transport.write(wsframes.frame(wsframes.OP_CLOSE, payload[:2]))
+        self._end()
+        self._notify_closed()
+
+    def _close_timed_out(self) -> None:
+        self._close_timer = None
+        self._end(abort=True)
+
+    def _end(self, abort: bool = False) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        if self._gone:
+            return
+        self._gone = True
+        self._backlog.clear()
+        if abort:
+            abort_transport(self.transport)
+        else:
+            self.transport.close()  # what is queued (our close frame) goes out first
+
+    def _notify_closed(self) -> None:
+        handler, self.handler = self.handler, None
+        if handler is not None:
+            handler.on_close()
