@@ -332,7 +332,7 @@ class Server:
         for nsp in list(self.namespaces.values()):
             for socket in list(nsp.sockets.values()):
                 socket._on_close(Reason.SERVER_SHUTTING_DOWN)  # no DISCONNECT: clients retry
-        await self.engine.close_all("forced server close")
+        await self.engine.close_all(Reason.FORCED_SERVER_CLOSE)
         if self._adapter_inits:
             await asyncio.gather(*self._adapter_inits, return_exceptions=True)
         if self._adapters_open:  # once, however many times the host calls it
