@@ -99,6 +99,9 @@ class Server:
         #: the wire format: "json" (Socket.IO's default) or "msgpack"
         #: (socket.io-msgpack-parser's), or any :class:`socketwire.protocol.parser.Parser`
         self.parser: Parser = get_parser(parser)
+        # the parser's fast encoders, bound once (sockets call them for every packet)
+        self._encode_event = self.parser.event
+        self._encode_ack = self.parser.ack
         if connection_state_recovery is True:
             connection_state_recovery = ConnectionStateRecovery()
         #: the recovery settings (``None`` when off); adapters read it as
@@ -329,7 +332,7 @@ class Server:
         for nsp in list(self.namespaces.values()):
             for socket in list(nsp.sockets.values()):
                 socket._on_close(Reason.SERVER_SHUTTING_DOWN)  # no DISCONNECT: clients retry
-        await self.engine.close_all("forced server close")
+        await self.engine.close_all(Reason.FORCED_SERVER_CLOSE)
         if self._adapter_inits:
             await asyncio.gather(*self._adapter_inits, return_exceptions=True)
         if self._adapters_open:  # once, however many times the host calls it
