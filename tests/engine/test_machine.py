@@ -12,10 +12,12 @@ import pytest
 from socketwire.protocol.eio import EioType
 from socketwire.protocol.eio_machine import (
     CLOSE_REASONS,
+    LATE_TIMER,
     PROBE,
     PROBE_ANSWER,
     UPGRADE,
     EngineMachine,
+    Expiry,
     Role,
     SessionState,
     Upgrade,
@@ -42,7 +44,7 @@ def client(now: float = 0.0) -> EngineMachine:
 def test_server_pings_one_interval_after_the_handshake() -> None:
     m = server(100.0)
     assert m.deadline == 100.0 + INTERVAL
-    assert m.expire(m.deadline) is True  # send "2"
+    assert m.expire(m.deadline) is Expiry.PING  # send "2"
     assert m.awaiting_pong
     assert m.deadline == 100.0 + INTERVAL + TIMEOUT
 
@@ -64,11 +66,31 @@ def test_a_late_timer_does_not_schedule_a_ping_in_the_past() -> None:
 
 def test_no_pong_within_the_timeout_is_a_ping_timeout() -> None:
     m = server(0.0)
-    assert m.expire(25.0) is True
-    assert m.expire(45.0) is False  # the caller closes with "ping timeout"
+    assert m.expire(25.0) is Expiry.PING
+    assert m.expire(45.0) is Expiry.TIMEOUT  # the caller closes with "ping timeout"
     assert m.state is SessionState.OPEN  # the machine decides; the caller closes
     assert m.close(Reason.PING_TIMEOUT)
     assert m.reason is Reason.PING_TIMEOUT
+
+
+def test_a_late_pong_timer_gives_the_peer_as_long_again_once() -> None:
+    m = server(0.0)
+    m.expire(25.0)  # pong due at 45
+    assert m.expire(45.5) is Expiry.WAIT  # the loop ran 0.5 s late: the pong may be unread
+    assert m.deadline == 46.0
+    assert m.receive(EioType.PONG, 45.6) is Verdict.HEARTBEAT  # it was
+    assert m.deadline == 50.0
+
+
+def test_the_late_grace_is_once_per_ping_and_at_most_the_timeout() -> None:
+    m = server(0.0)
+    m.expire(25.0)
+    assert m.expire(145.0) is Expiry.WAIT  # 100 s late
+    assert m.deadline == 145.0 + TIMEOUT
+    assert m.expire(m.deadline + 1.0) is Expiry.TIMEOUT  # late again: no second grace
+    m = server(0.0)
+    m.expire(25.0)
+    assert m.expire(45.0 + LATE_TIMER / 2) is Expiry.TIMEOUT  # on time: no grace
 
 
 def test_the_first_message_after_a_ping_extends_the_pong_deadline_once() -> None:
@@ -98,7 +120,7 @@ def test_client_gives_up_interval_plus_timeout_after_the_last_ping() -> None:
     assert m.deadline == INTERVAL + TIMEOUT
     assert m.receive(EioType.PING, 30.0) is Verdict.ANSWER_PING
     assert m.deadline == 30.0 + INTERVAL + TIMEOUT
-    assert m.expire(m.deadline) is False  # always a ping timeout on the client
+    assert m.expire(m.deadline) is Expiry.TIMEOUT  # always a ping timeout on the client
 
 
 def test_ping_pong_between_a_pair_keeps_both_alive() -> None:
@@ -106,7 +128,7 @@ def test_ping_pong_between_a_pair_keeps_both_alive() -> None:
     now = 0.0
     for _ in range(10):
         now = srv.deadline
-        assert srv.expire(now)  # the server sends "2"
+        assert srv.expire(now) is Expiry.PING  # the server sends "2"
         assert cli.receive(EioType.PING, now + 0.01) is Verdict.ANSWER_PING  # "3" back
         assert srv.receive(EioType.PONG, now + 0.02) is Verdict.HEARTBEAT
         assert cli.deadline > srv.deadline  # the client waits longer than the next ping
@@ -147,7 +169,7 @@ def test_nothing_counts_once_closed(kind: EioType) -> None:
     m = server(0.0)
     m.close(Reason.FORCED_CLOSE)
     assert m.receive(kind, 1.0) is Verdict.IGNORE
-    assert m.expire(100.0) is False
+    assert m.expire(100.0) is Expiry.CLOSED
 
 
 # --------------------------------------------------------------------- upgrade

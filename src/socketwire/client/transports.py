@@ -31,6 +31,7 @@ from ..protocol.eio_machine import (
     PROBE,
     UPGRADE,
     EngineMachine,
+    Expiry,
     Role,
     UpgradeStep,
     Verdict,
@@ -234,7 +235,7 @@ class EngineConnection:
 
     def _deadline_reached(self) -> None:
         self._watchdog = None
-        if not self.machine.expire(self._loop.time()):
+        if self.machine.expire(self._loop.time()) is Expiry.TIMEOUT:
             self._shutdown(Reason.PING_TIMEOUT)
 
     # ----------------------------------------------------------------- upgrade

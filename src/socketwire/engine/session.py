@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 from ..exceptions import RemoteProtocolError
 from ..protocol import eio
 from ..protocol.eio import EioType
-from ..protocol.eio_machine import EngineMachine, Role, SessionState, Upgrade, Verdict
+from ..protocol.eio_machine import EngineMachine, Expiry, Role, SessionState, Upgrade, Verdict
 from ..protocol.reasons import Reason
 from .http import HttpRequest, HttpResponse, PreparedMessage, WebSocketChannel
 from .polling import OK_HEADERS
@@ -166,12 +166,13 @@ class EngineSession:
 
     def _deadline_reached(self) -> None:
         self._timer = None
-        if self.machine.expire(self._loop.time()):
+        outcome = self.machine.expire(self._loop.time())
+        if outcome is Expiry.PING:
             self.send(PING)
-            if self.machine.state is _OPEN:
-                self._arm()
-        else:
+        elif outcome is Expiry.TIMEOUT:
             self.close(Reason.PING_TIMEOUT)
+        if self.machine.state is _OPEN:
+            self._arm()
 
     # ---------------------------------------------------------------- receiving
 

@@ -28,10 +28,12 @@ from .reasons import Reason
 
 __all__ = [
     "CLOSE_REASONS",
+    "LATE_TIMER",
     "PROBE",
     "PROBE_ANSWER",
     "UPGRADE",
     "EngineMachine",
+    "Expiry",
     "Role",
     "SessionState",
     "Upgrade",
@@ -39,6 +41,8 @@ __all__ = [
     "Verdict",
 ]
 
+#: seconds past its deadline at which a pong timer counts as late (see :meth:`expire`)
+LATE_TIMER = 0.01
 PROBE = "2probe"
 PROBE_ANSWER = "3probe"
 UPGRADE = "5"
@@ -84,6 +88,15 @@ class UpgradeStep(enum.Enum):
     FAIL = "fail"  # the upgrade is off: close the new channel, the old transport goes on
 
 
+class Expiry(enum.Enum):
+    """What the heartbeat deadline passing asks of the caller."""
+
+    PING = "ping"  # server: send "2", re-arm at the new deadline
+    WAIT = "wait"  # server: the timer ran late; re-arm at the new deadline, nothing to send
+    TIMEOUT = "timeout"  # close with ``ping timeout``
+    CLOSED = "closed"  # nothing: the session is no longer open
+
+
 class Upgrade(enum.Enum):
     """Where the upgrade of a session stands."""
 
@@ -96,8 +109,8 @@ class Upgrade(enum.Enum):
 class EngineMachine:
     """The state of one Engine.IO session at one end; see the module docstring."""
 
-    __slots__ = ("awaiting_pong", "deadline", "interval", "ping_due", "reason", "refreshed",
-                 "role", "state", "timeout", "upgrade")
+    __slots__ = ("awaiting_pong", "deadline", "interval", "late_grace", "ping_due", "reason",
+                 "refreshed", "role", "state", "timeout", "upgrade")
 
     def __init__(self, role: Role, interval: float, timeout: float, now: float) -> None:
         self.role = role
@@ -108,6 +121,7 @@ class EngineMachine:
         self.upgrade = Upgrade.NONE
         self.awaiting_pong = False  # server: a ping is out
         self.refreshed = False  # server: a message extended the pong deadline once already
+        self.late_grace = False  # server: the pong deadline was extended for a late timer
         self.ping_due = now + interval  # server: when the last ping is due (pings keep
         # their phase: each one is due one interval after the one before was due)
         self.deadline = self.ping_due + (timeout if role is Role.CLIENT else 0.0)
@@ -157,19 +171,30 @@ class EngineMachine:
 
     # ------------------------------------------------------------------ heartbeat
 
-    def expire(self, now: float) -> bool:
-        """The caller's timer reached :attr:`deadline`. ``True``: the server sends a ping
-        (``"2"``) now and re-arms at the new deadline. ``False``: the peer is late, close
-        with ``ping timeout`` (always so for the client; closing then changes nothing once
-        the session is no longer open)."""
+    def expire(self, now: float) -> Expiry:
+        """The caller's timer reached :attr:`deadline`: what to do (:class:`Expiry`).
+
+        Server: send a ping when none is out; else the pong is late. A timer that ran
+        more than ``LATE_TIMER`` after its time means the loop was not running meanwhile (a
+        blocking handler, a process not scheduled): the pong may wait unread in the host's
+        buffers, so the peer gets as long again, once, at most ``timeout`` (issue 13).
+        Client: the server stopped pinging."""
         if self.state is not SessionState.OPEN:
-            return False
-        if self.role is Role.SERVER and not self.awaiting_pong:
+            return Expiry.CLOSED
+        if self.role is Role.CLIENT:
+            return Expiry.TIMEOUT
+        if not self.awaiting_pong:
             self.awaiting_pong = True
             self.refreshed = False
+            self.late_grace = False
             self.deadline = now + self.timeout
-            return True
-        return False
+            return Expiry.PING
+        late = now - self.deadline
+        if late > LATE_TIMER and not self.late_grace:
+            self.late_grace = True
+            self.deadline = now + min(late, self.timeout)
+            return Expiry.WAIT
+        return Expiry.TIMEOUT
 
     # -------------------------------------------------------------------- upgrade
 
