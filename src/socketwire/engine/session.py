@@ -12,10 +12,16 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Protocol
 
-from ..exceptions import RemoteProtocolError
-from ..protocol import eio
 from ..protocol.eio import EioType
-from ..protocol.eio_machine import EngineMachine, Expiry, Role, SessionState, Upgrade, Verdict
+from ..protocol.eio_machine import (
+    EngineMachine,
+    Expiry,
+    Role,
+    SessionState,
+    Upgrade,
+    Verdict,
+    read_message,
+)
 from ..protocol.reasons import Reason
 from .http import HttpRequest, HttpResponse, PreparedMessage, WebSocketChannel
 from .polling import OK_HEADERS
@@ -109,7 +115,7 @@ class EngineSession:
             for hook in hooks.packet_out:
                 hook(self, (packet,))
         log = hooks.packet_log
-        if log is not None:
+        if log is not None:  # inline: the metrics' hot path
             if not log.pending:
                 log.wake()
             log.outgoing.append(packet)
@@ -124,7 +130,7 @@ class EngineSession:
             for hook in hooks.packet_out:
                 hook(self, packets)
         log = hooks.packet_log
-        if log is not None:
+        if log is not None:  # inline: the metrics' hot path
             if not log.pending:
                 log.wake()
             log.outgoing.extend(packets)
@@ -139,7 +145,7 @@ class EngineSession:
             for hook in hooks.packet_out:
                 hook(self, message.packets)
         log = hooks.packet_log
-        if log is not None:
+        if log is not None:  # inline: the metrics' hot path
             if not log.pending:
                 log.wake()
             log.outgoing.extend(message.packets)
@@ -189,7 +195,7 @@ class EngineSession:
                 for hook in hooks.packet_in:
                     hook(self, data)
             log = hooks.packet_log
-            if log is not None:
+            if log is not None:  # inline: the metrics' hot path (a call costs ~15%)
                 if not log.pending:
                     log.wake()
                 log.incoming.append(data)
@@ -208,12 +214,11 @@ class EngineSession:
         if type(data) is str and data[:1] == "4":  # the hot path: a text MESSAGE
             self.receive(_MESSAGE, data[1:])
             return
-        try:
-            kind, payload = eio.decode_packet(data)
-        except RemoteProtocolError:
+        packet = read_message(data)
+        if packet is None:
             self.close(Reason.PARSE_ERROR)
-            return
-        self.receive(kind, payload)
+        else:
+            self.receive(*packet)
 
     # ------------------------------------------------------------------ polling
 
