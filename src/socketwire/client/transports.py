@@ -237,6 +237,8 @@ class EngineConnection:
         self._watchdog = None
         if self.machine.expire(self._loop.time()) is Expiry.TIMEOUT:
             self._shutdown(Reason.PING_TIMEOUT)
+        else:  # a late timer: the server's ping may be unread yet, wait once more
+            self._arm()
 
     # ----------------------------------------------------------------- upgrade
 

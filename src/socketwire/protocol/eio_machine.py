@@ -29,10 +29,10 @@ from .reasons import Reason
 
 __all__ = [
     "CLOSE_REASONS",
-    "LATE_TIMER",
     "PROBE",
     "PROBE_ANSWER",
     "UPGRADE",
+    "LATE_TIMER",
     "EngineMachine",
     "Expiry",
     "Role",
@@ -43,8 +43,12 @@ __all__ = [
     "read_message",
 ]
 
-#: seconds past its deadline at which a pong timer counts as late (see :meth:`expire`)
+# a deadline reached this much later than it was due means the caller's loop was not running
+# meanwhile (a blocking handler, a process the machine did not schedule): the peer's packet
+# may be waiting in the host's buffers, unread. The peer then gets as long again (once, at
+# most the timeout) before the session is given up (issue 13: spurious ping timeouts).
 LATE_TIMER = 0.01
+
 PROBE = "2probe"
 PROBE_ANSWER = "3probe"
 UPGRADE = "5"
@@ -90,6 +94,14 @@ CLOSE_REASONS = {Verdict.PEER_CLOSED: Reason.TRANSPORT_CLOSE,
                  Verdict.PROTOCOL_ERROR: Reason.TRANSPORT_ERROR}
 
 
+class Expiry(enum.Enum):
+    """What reaching :attr:`EngineMachine.deadline` asks of the caller."""
+
+    PING = "ping"  # server: send "2" now; re-arm at the new deadline
+    WAIT = "wait"  # the timer ran late: the peer gets a grace period; re-arm, send nothing
+    TIMEOUT = "timeout"  # the peer is late: close with ``ping timeout``
+
+
 class UpgradeStep(enum.Enum):
     """What one message on a channel being upgraded to asks of the caller."""
 
@@ -97,15 +109,6 @@ class UpgradeStep(enum.Enum):
     PAUSE_AND_SWITCH = "pause and switch"  # client: pause polling, send "5", switch
     COMPLETE = "complete"  # server: the session moves to the new transport
     FAIL = "fail"  # the upgrade is off: close the new channel, the old transport goes on
-
-
-class Expiry(enum.Enum):
-    """What the heartbeat deadline passing asks of the caller."""
-
-    PING = "ping"  # server: send "2", re-arm at the new deadline
-    WAIT = "wait"  # server: the timer ran late; re-arm at the new deadline, nothing to send
-    TIMEOUT = "timeout"  # close with ``ping timeout``
-    CLOSED = "closed"  # nothing: the session is no longer open
 
 
 class Upgrade(enum.Enum):
@@ -132,7 +135,7 @@ class EngineMachine:
         self.upgrade = Upgrade.NONE
         self.awaiting_pong = False  # server: a ping is out
         self.refreshed = False  # server: a message extended the pong deadline once already
-        self.late_grace = False  # server: the pong deadline was extended for a late timer
+        self.late_grace = False  # the current deadline was extended for a late timer
         self.ping_due = now + interval  # server: when the last ping is due (pings keep
         # their phase: each one is due one interval after the one before was due)
         self.deadline = self.ping_due + (timeout if role is Role.CLIENT else 0.0)
@@ -157,6 +160,7 @@ class EngineMachine:
             return Verdict.IGNORE
         if kind is EioType.PING:
             self.deadline = now + self.interval + self.timeout
+            self.late_grace = False
             return Verdict.ANSWER_PING
         return Verdict.IGNORE  # NOOP, PONG, OPEN and UPGRADE need nothing
 
@@ -183,18 +187,15 @@ class EngineMachine:
     # ------------------------------------------------------------------ heartbeat
 
     def expire(self, now: float) -> Expiry:
-        """The caller's timer reached :attr:`deadline`: what to do (:class:`Expiry`).
-
-        Server: send a ping when none is out; else the pong is late. A timer that ran
-        more than ``LATE_TIMER`` after its time means the loop was not running meanwhile (a
-        blocking handler, a process not scheduled): the pong may wait unread in the host's
-        buffers, so the peer gets as long again, once, at most ``timeout`` (issue 13).
-        Client: the server stopped pinging."""
+        """The caller's timer reached :attr:`deadline` (at ``now``). :attr:`Expiry.PING`: the
+        server sends a ping (``"2"``) now. :attr:`Expiry.WAIT`: the timer ran more than
+        :data:`LATE_TIMER` late, so the peer's answer may be unread: it gets as long again
+        (at most the timeout), once per deadline. :attr:`Expiry.TIMEOUT`: close with ``ping
+        timeout`` (closing changes nothing once the session is no longer open). Re-arm at
+        :attr:`deadline` after the first two."""
         if self.state is not SessionState.OPEN:
-            return Expiry.CLOSED
-        if self.role is Role.CLIENT:
             return Expiry.TIMEOUT
-        if not self.awaiting_pong:
+        if self.role is Role.SERVER and not self.awaiting_pong:
             self.awaiting_pong = True
             self.refreshed = False
             self.late_grace = False
