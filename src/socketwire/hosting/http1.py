@@ -345,9 +345,7 @@ class HttpProtocol(asyncio.Protocol):
             return HttpResponse(413, close=True)
         found = self.server.static.lookup(request.method, request.path)
         if found is None:
-            extra = getattr(app, "lookup_static", None)
-            if extra is not None:
-                found = extra(request.method, request.path)
+            found = app.lookup_static(request.method, request.path)
         if found is not None:
             return found
         return HttpResponse(404, [("Content-Type", "text/plain")], b"Not Found")
