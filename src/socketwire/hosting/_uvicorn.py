@@ -47,9 +47,10 @@ class _Inbox:
     ``empty``), without its deques: a list read from a head index, a waiter list made only
     while the application waits."""
 
-    __slots__ = ("_head", "_items", "_waiters")
+    __slots__ = ("_head", "_items", "_loop", "_waiters")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         self._items: list[Any] = []
         self._head = 0
         self._waiters: list[asyncio.Future[None]] | None = None
@@ -78,7 +79,7 @@ class _Inbox:
     async def get(self) -> Any:
         """The next item, waiting for one if need be."""
         while self._head >= len(self._items):
-            waiter = asyncio.get_running_loop().create_future()
+            waiter = self._loop.create_future()
             if self._waiters is None:
                 self._waiters = []
             self._waiters.append(waiter)
@@ -109,9 +110,10 @@ class _Flag:
     """What uvicorn's protocol uses of an ``asyncio.Event`` (``set``, ``clear``,
     ``is_set``, ``wait``) with no deque while nobody waits."""
 
-    __slots__ = ("_set", "_waiters")
+    __slots__ = ("_loop", "_set", "_waiters")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         self._set = True
         self._waiters: list[asyncio.Future[None]] | None = None
 
@@ -135,7 +137,7 @@ class _Flag:
         """Return once the flag is up."""
         if self._set:
             return
-        waiter = asyncio.get_running_loop().create_future()
+        waiter = self._loop.create_future()
         if self._waiters is None:
             self._waiters = []
         self._waiters.append(waiter)
@@ -148,8 +150,8 @@ class SocketwireWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = _Inbox()  # type: ignore[assignment]
-        self.writable = _Flag()  # type: ignore[assignment]
+        self.queue = _Inbox(self.loop)  # type: ignore[assignment]
+        self.writable = _Flag(self.loop)  # type: ignore[assignment]
         self.max_fragments = max_fragments_for(self.config.ws_max_size)
         self.fragments = 0
 

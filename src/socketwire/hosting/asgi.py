@@ -153,7 +153,7 @@ class _Channel:
         else:
             message = {"type": "websocket.send", "bytes": item}
         sending = self._send(message)
-        coro = sending if isinstance(sending, Coroutine) else _awaiting(sending)
+        coro = sending if type(sending) is types.CoroutineType else _awaiting(sending)
         try:
             suspended = coro.send(None)
         except StopIteration:
