@@ -34,9 +34,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from server import make_server  # noqa: E402
-
-from socketwire.hosting.standalone import serve  # noqa: E402
+from server import make_server
+from socketwire.hosting.standalone import serve
 
 PAYLOAD = "x" * 32
 SCENARIOS = ("echo", "ack", "ws-connect", "polling")

@@ -204,12 +204,14 @@ class Emitter:
 
     __slots__ = ("_listeners",)
 
+    # an event's handlers are a tuple, replaced on change: smaller than a list (a socket
+    # keeps several), and what a dispatch iterates cannot change under it
     def __init__(self) -> None:
-        self._listeners: dict[str, list[Handler]] = {}
+        self._listeners: dict[str, tuple[Handler, ...]] = {}
 
     def add(self, event: str, fn: Callable[..., Any], once: bool = False) -> None:
         """Register ``fn`` for ``event``."""
-        self._listeners.setdefault(event, []).append(Handler(fn, once))
+        self._listeners[event] = (*self._listeners.get(event, ()), Handler(fn, once))
 
     def remove(self, event: str | None = None, fn: Callable[..., Any] | None = None) -> None:
         """Remove one listener, every listener of an event, or all."""
@@ -218,12 +220,12 @@ class Emitter:
         elif fn is None:
             self._listeners.pop(event, None)
         else:
-            handlers = self._listeners.get(event, [])
-            self._listeners[event] = [h for h in handlers if h.fn is not fn]
+            handlers = self._listeners.get(event, ())
+            self._listeners[event] = tuple(h for h in handlers if h.fn is not fn)
 
-    def get(self, event: str) -> list[Handler]:
-        """The handlers of ``event`` (the list itself; do not change it)."""
-        return self._listeners.get(event) or []
+    def get(self, event: str) -> tuple[Handler, ...]:
+        """The handlers of ``event``."""
+        return self._listeners.get(event) or ()
 
     def listeners(self, event: str) -> list[Callable[..., Any]]:
         """The callables registered for ``event``."""
@@ -234,7 +236,7 @@ class Emitter:
         handlers = self._listeners.get(event)
         if not handlers:
             return
-        for h in list(handlers):
+        for h in handlers:
             if h.once:
                 self.remove(event, h.fn)
             call_handler(h, args, event=event)
@@ -251,8 +253,9 @@ class Listeners:
 
     def __init__(self) -> None:
         self._events = Emitter()
-        self._any: list[Handler] = []
-        self._any_outgoing: list[Handler] = []
+        # tuples, replaced on change: most sockets never have a catch-all handler
+        self._any: tuple[Handler, ...] = ()
+        self._any_outgoing: tuple[Handler, ...] = ()
 
     def on(self, event: str, handler: Callable[..., Any] | None = None) -> Any:
         """Register a handler for ``event`` (also usable as ``@socket.on("event")``)."""
@@ -284,27 +287,28 @@ class Listeners:
 
     def on_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """Call ``handler(event, *args)`` for every incoming event."""
-        self._any.append(Handler(handler))
+        self._any = (*self._any, Handler(handler))
         return handler
 
     def prepend_any(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """Like :meth:`on_any`, called before the others."""
-        self._any.insert(0, Handler(handler))
+        self._any = (Handler(handler), *self._any)
         return handler
 
     def off_any(self, handler: Callable[..., Any] | None = None) -> None:
         """Remove a catch-all handler (or all of them)."""
-        self._any = [] if handler is None else [h for h in self._any if h.fn is not handler]
+        self._any = () if handler is None else tuple(h for h in self._any if h.fn is not handler)
 
     def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """Call ``handler(event, *args)`` for every event this socket emits."""
-        self._any_outgoing.append(Handler(handler))
+        self._any_outgoing = (*self._any_outgoing, Handler(handler))
         return handler
 
     def off_any_outgoing(self, handler: Callable[..., Any] | None = None) -> None:
         """Remove an outgoing catch-all handler (or all of them)."""
         self._any_outgoing = (
-            [] if handler is None else [h for h in self._any_outgoing if h.fn is not handler]
+            () if handler is None
+            else tuple(h for h in self._any_outgoing if h.fn is not handler)
         )
 
 
@@ -328,4 +332,11 @@ class AckSender:
         """Answer with a handler's return value (none, one value, or a tuple's items)."""
         if not self.sent:
             self.sent = True
-            self.send_ack(self.ack_id, ack_args(result))
+            # ack_args(), inline: this runs for every answered ack
+            if result is None:
+                args: list[Any] = []
+            elif type(result) is tuple or isinstance(result, tuple):
+                args = list(result)
+            else:
+                args = [result]
+            self.send_ack(self.ack_id, args)

@@ -190,3 +190,22 @@ def test_msgpack_against_socket_io_msgpack_parser() -> None:
     decoder = MSGPACK.decoder()
     for packet, b64 in zip(PACKETS, result["encoded"], strict=True):
         assert decoder.feed(base64.b64decode(b64)) == packet
+
+
+def test_json_fast_paths_fall_back_for_what_orjson_refuses() -> None:
+    """``event``/``ack`` try one plain orjson call first; sets, lone surrogates, integers
+    past 64 bits and bytes take the general encoder, with the same bytes as ``encode``."""
+    for data in (["e", {1, 2}], ["e", "\ud800x"], ["e", 2**70], ["e", (1, b"\x01")],
+                 ["e", bytearray(b"\x02")], ["e", memoryview(b"\x03")]):
+        for ack in (None, 7):
+            wire = JSON.event("/", data, ack)
+            assert (wire if isinstance(wire, list) else [wire]) == JSON.encode(
+                SioPacket(SioType.EVENT, "/", data, ack))
+        wire = JSON.ack("/q", 3, data)
+        assert (wire if isinstance(wire, list) else [wire]) == JSON.encode(
+            SioPacket(SioType.ACK, "/q", data, 3))
+    assert JSON.event("/", ["e", "\ud800"]) == '42["e","\\ud800"]'
+    with pytest.raises(LocalProtocolError):
+        JSON.event("/", ["e", object()])
+    with pytest.raises(LocalProtocolError):
+        JSON.ack("/", 1, [object()])

@@ -412,3 +412,40 @@ def test_random_input_raises_only_remote_protocol_error(messages: list[str | byt
             decoder.feed(message)
         except RemoteProtocolError:
             decoder = SioDecoder()
+
+
+def _outcome(text: str) -> Any:
+    try:
+        packet, attachments = decode_text(text)
+    except RemoteProtocolError:
+        return "refused"
+    return packet.type, packet.data, packet.id, attachments
+
+
+TAIL = st.text(st.sampled_from('0123456789²٣ []{}"a,connect-'), max_size=24)
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(tail=TAIL | st.builds(lambda i, j: i + j, st.integers(0, 10**18).map(str), JSONISH))
+def test_event_fast_path_decodes_as_the_general_path(tail: str) -> None:
+    """A packet on "/" starting with "2" takes the fast path; the same packet on another
+    namespace takes the general one: both accept and refuse alike."""
+    assert _outcome("2" + tail) == _outcome("2/n," + tail)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('2["a"]', (SioType.EVENT, ["a"], None, 0)),
+    ('221["a",1]', (SioType.EVENT, ["a", 1], 21, 0)),
+    ('2007["a"]', (SioType.EVENT, ["a"], 7, 0)),
+    ('2[1]', (SioType.EVENT, [1], None, 0)),
+    ("2" + "9" * 16 + '["a"]', (SioType.EVENT, ["a"], int("9" * 16), 0)),
+    ("2" + "9" * 17 + '["a"]', "refused"),
+    ('2²["a"]', "refused"),
+    ('2 ["a"]', "refused"),
+    ('2["connect"]', "refused"),
+    ("2[]", "refused"),
+    ("2[", "refused"),
+    ('21{"a":1}', "refused"),
+])
+def test_event_fast_path_edges(text: str, expected: Any) -> None:
+    assert _outcome(text) == expected

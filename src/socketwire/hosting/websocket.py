@@ -65,7 +65,8 @@ class WebSocketProtocol(asyncio.Protocol):
         self._engine_paused = False
         self._write_paused = False
         self._read_paused = False
-        self._backlog: deque[wsframes.Message] = deque()
+        # messages held while the engine paused reading; a deque (~600 bytes) only then
+        self._backlog: deque[wsframes.Message] | None = None
 
     def start(self, acceptance: Any, pending: bytes) -> None:
         """Attach the engine's handler, then handle the bytes that came with the upgrade."""
@@ -135,7 +136,7 @@ class WebSocketProtocol(asyncio.Protocol):
         if not self._engine_paused:
             return
         self._engine_paused = False
-        backlog, self._backlog = self._backlog, deque()
+        backlog, self._backlog = self._backlog, None
         if backlog:
             self._deliver(backlog)
         self._set_reading()
@@ -172,7 +173,7 @@ class WebSocketProtocol(asyncio.Protocol):
             self._close_timer.cancel()
             self._close_timer = None
         self.server.connections.discard(self)
-        self._backlog.clear()
+        self._backlog = None
         self._notify_closed()
 
     def eof_received(self) -> bool:
@@ -207,6 +208,8 @@ class WebSocketProtocol(asyncio.Protocol):
             if opcode == wsframes.OP_PONG:
                 continue
             if self._engine_paused:  # the engine paused reading: keep the rest for later
+                if self._backlog is None:
+                    self._backlog = deque()
                 self._backlog.extend(list(messages)[index:])
                 return
             handler = self.handler
@@ -245,7 +248,7 @@ class WebSocketProtocol(asyncio.Protocol):
         if self._gone:
             return
         self._gone = True
-        self._backlog.clear()
+        self._backlog = None
         if abort:
             abort_transport(self.transport)
         else:

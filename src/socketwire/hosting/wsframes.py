@@ -14,7 +14,7 @@ import struct
 
 __all__ = ["OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG", "OP_TEXT", "FrameParser",
            "WebSocketError", "check_close_payload", "close_code_valid", "close_frame", "frame",
-           "unmask"]
+           "unmask", "unmask_python"]
 
 OP_CONT = 0x0
 OP_TEXT = 0x1
@@ -72,13 +72,30 @@ def check_close_payload(payload: bytes) -> int | None:
     return code
 
 
-def unmask(data: bytes, mask: bytes) -> bytes:
-    """XOR ``data`` with the 4-byte ``mask`` repeated (client-to-server masking)."""
+def unmask_python(data: bytes, mask: bytes) -> bytes:
+    """XOR ``data`` with the 4-byte ``mask`` repeated (client-to-server masking), in Python:
+    one big-integer XOR."""
     n = len(data)
     if not n or mask == _ZERO_MASK:
         return bytes(data)
     key = (mask * ((n >> 2) + 1))[:n]
     return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+
+
+def _unmask_compiled(data: bytes, mask: bytes) -> bytes:
+    """:func:`unmask_python` by the ``websockets`` package's C helper (5x faster for 32
+    bytes, 45x for 4 KB, 80x for 64 KB)."""
+    if mask == _ZERO_MASK:
+        return bytes(data)
+    return _apply_mask(data, mask)
+
+
+try:
+    from websockets.speedups import apply_mask as _apply_mask
+except ImportError:  # websockets not installed, or built without its C extension
+    unmask = unmask_python
+else:
+    unmask = _unmask_compiled
 
 
 def frame(opcode: int, payload: bytes) -> bytes:
@@ -127,6 +144,14 @@ class FrameParser:
 
     def feed(self, data: bytes) -> list[Message]:
         """Add bytes; return every complete message (and control frame) they finish."""
+        # the hot path: exactly one small, final, masked text frame and nothing pending
+        n = len(data) - 6
+        if (0 <= n < 126 and data[1] == 0x80 | n and data[0] == 0x81 and not self._buf
+                and not self._frag_op and n <= self.max_size):
+            try:
+                return [(OP_TEXT, unmask(data[6:], data[2:6]).decode("utf-8"))]
+            except UnicodeDecodeError:
+                pass  # the general path fails the frame with the right code
         out: list[Message] = []
         try:
             return self._feed(data, out)

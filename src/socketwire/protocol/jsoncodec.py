@@ -18,6 +18,11 @@ from ..exceptions import LocalProtocolError, RemoteProtocolError
 __all__ = ["dumps", "dumps_bytes", "is_finite_number", "loads"]
 
 _OPTS = orjson.OPT_NON_STR_KEYS
+#: the orjson options of :func:`dumps`: a plain ``orjson.dumps(value, option=...)`` that
+#: succeeds gives its exact output (fast paths try it first, then fall back to :func:`dumps`)
+ORJSON_OPTIONS = _OPTS
+_orjson_dumps = orjson.dumps
+_EncodeError = orjson.JSONEncodeError
 _MAX_DEPTH = 256  # orjson itself refuses to encode deeper than 254 levels
 
 # JavaScript strings may hold lone UTF-16 surrogates; JSON.stringify writes them as \udXXX
@@ -80,12 +85,18 @@ def _dumps_bytes(value: Any, depth: int = 0) -> bytes:
 
 def dumps(value: Any) -> str:
     """Encode ``value`` as ``JSON.stringify`` would, returning a ``str``."""
-    return _dumps_bytes(value).decode()
+    try:
+        return _orjson_dumps(value, default=_default, option=_OPTS).decode()
+    except _EncodeError:
+        return _dumps_bytes(value).decode()
 
 
 def dumps_bytes(value: Any) -> bytes:
     """Encode ``value`` as ``JSON.stringify`` would, returning UTF-8 bytes."""
-    return _dumps_bytes(value)
+    try:
+        return _orjson_dumps(value, default=_default, option=_OPTS)
+    except _EncodeError:
+        return _dumps_bytes(value)
 
 
 def _no_constant(name: str) -> Any:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import orjson
+
 from . import jsoncodec
 from .sio import SioDecoder, SioPacket, SioType, encode_packet, has_binary
 
@@ -77,6 +79,11 @@ class Parser:
         return self.encode(SioPacket(SioType.DISCONNECT, nsp))[0]
 
 
+_dumps = orjson.dumps
+_OPTS = jsoncodec.ORJSON_OPTIONS
+_EncodeError = orjson.JSONEncodeError
+
+
 def _single(parts: list[str | bytes]) -> Wire:
     return parts[0] if len(parts) == 1 else parts
 
@@ -98,19 +105,31 @@ class JsonParser(Parser):
 
     def event(self, nsp: str, data: list[Any], ack_id: int | None = None) -> Wire:
         """An EVENT: text built directly unless ``data`` holds bytes."""
-        if has_binary(data):
-            return self.encode(SioPacket(SioType.EVENT, nsp, data, ack_id))
-        head = "42" if nsp == "/" else "42" + nsp + ","
-        if ack_id is not None:
-            head += str(ack_id)
-        return head + jsoncodec.dumps(data)
+        # one orjson call first: it refuses bytes (and what needs jsoncodec's slower path:
+        # sets, lone surrogates, huge ints), so success means a text packet of exactly the
+        # bytes jsoncodec.dumps would give
+        try:
+            body = _dumps(data, option=_OPTS).decode()
+        except _EncodeError:
+            if has_binary(data):
+                return self.encode(SioPacket(SioType.EVENT, nsp, data, ack_id))
+            body = jsoncodec.dumps(data)
+        if nsp == "/":
+            return "42" + body if ack_id is None else "42" + str(ack_id) + body
+        head = "42" + nsp + ","
+        return head + body if ack_id is None else head + str(ack_id) + body
 
     def ack(self, nsp: str, ack_id: int, args: list[Any]) -> Wire:
         """An ACK: text built directly unless ``args`` holds bytes."""
-        if has_binary(args):
-            return _single(self.encode(SioPacket(SioType.ACK, nsp, args, ack_id)))
-        head = "43" if nsp == "/" else "43" + nsp + ","
-        return head + str(ack_id) + jsoncodec.dumps(args)
+        try:
+            body = _dumps(args, option=_OPTS).decode()
+        except _EncodeError:
+            if has_binary(args):
+                return _single(self.encode(SioPacket(SioType.ACK, nsp, args, ack_id)))
+            body = jsoncodec.dumps(args)
+        if nsp == "/":
+            return "43" + str(ack_id) + body
+        return "43" + nsp + "," + str(ack_id) + body
 
     def connect(self, nsp: str, payload: dict[str, Any] | None) -> str:
         """``40[nsp,][payload]``."""

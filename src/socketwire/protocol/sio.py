@@ -15,6 +15,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..exceptions import LocalProtocolError, RemoteProtocolError
 from . import jsoncodec
 
@@ -47,6 +49,12 @@ class SioType(enum.IntEnum):
 
 
 _ABSENT: Any = None
+_EVENT = SioType.EVENT
+# a decoder's buffers while no binary packet is pending: shared, never appended to (a
+# packet that expects attachments gets a list of its own)
+_NO_BUFFERS: list[bytes] = []
+_orjson_loads = orjson.loads
+_DecodeError = orjson.JSONDecodeError
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +209,25 @@ def decode_text(text: str, max_attachments: int = 10) -> tuple[SioPacket, int]:
 
     For binary packets the data still holds placeholders; :class:`SioDecoder` fills them.
     """
-    if text[:2] == "2[":  # the hot path: an EVENT on "/" with no ack id
-        data = jsoncodec.loads(text[1:])
-        if not _valid_payload(SioType.EVENT, data, True):
-            raise RemoteProtocolError("invalid payload")
-        return SioPacket(SioType.EVENT, "/", data, None), 0
+    if text[:1] == "2":  # the hot paths: an EVENT on "/", with or without an ack id
+        bracket = text.find("[", 1, MAX_ACK_ID_DIGITS + 2)
+        fast_id: int | None = None
+        if bracket > 1:
+            digits = text[1:bracket]
+            if digits.isdigit() and digits.isascii():
+                fast_id = int(digits)
+            else:
+                bracket = 0  # a namespace, or not an event: the general path below
+        if bracket > 0:
+            try:
+                data = _orjson_loads(text[bracket:])
+            except _DecodeError:  # lone surrogates escaped, or not JSON: the slower path
+                data = jsoncodec.loads(text[bracket:])
+            if (type(data) is not list or not data or type(data[0]) is not str
+                    or data[0] in RESERVED_EVENTS):
+                if not _valid_payload(_EVENT, data, True):
+                    raise RemoteProtocolError("invalid payload")
+            return SioPacket(_EVENT, "/", data, fast_id), 0
     n = len(text)
     if not n:
         raise RemoteProtocolError("empty packet")
@@ -273,7 +295,7 @@ class SioDecoder:
         self.max_attachments = max_attachments
         self._pending: SioPacket | None = None
         self._expected = 0
-        self._buffers: list[bytes] = []
+        self._buffers: list[bytes] = _NO_BUFFERS
 
     @property
     def waiting(self) -> bool:
@@ -287,7 +309,10 @@ class SioDecoder:
                 self.reset()
                 raise RemoteProtocolError("got text while waiting for attachments")
             packet, attachments = decode_text(message, self.max_attachments)
-            if packet.type in (SioType.BINARY_EVENT, SioType.BINARY_ACK):
+            kind = packet.type
+            if kind is _EVENT:
+                return packet
+            if kind is SioType.BINARY_EVENT or kind is SioType.BINARY_ACK:
                 if attachments == 0:
                     return self._finish(packet, [])
                 self._pending = packet
@@ -314,7 +339,7 @@ class SioDecoder:
         """Drop a partly received binary packet."""
         self._pending = None
         self._expected = 0
-        self._buffers = []
+        self._buffers = _NO_BUFFERS
 
 
 def check_event_name(event: str) -> None:

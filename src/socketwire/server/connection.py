@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["ServerConnection"]
 
 log = logging.getLogger("socketwire.server")
+_EVENT = SioType.EVENT
+_NO_PENDING: dict[str, list[SioPacket]] = {}  # shared, never written: see _pend
 
 MIDDLEWARE_FAILED = "Internal server error"
 """The CONNECT_ERROR message when a connection middleware raises anything but
@@ -42,7 +44,8 @@ class ServerConnection:
         self.session = session
         self.decoder = server.parser.decoder(server.max_attachments)
         self.sockets: dict[str, Socket] = {}  # namespace name -> socket
-        self._pending: dict[str, list[SioPacket]] = {}  # namespaces whose CONNECT is running
+        # namespaces whose CONNECT is running (a dict of its own once there is one)
+        self._pending: dict[str, list[SioPacket]] = _NO_PENDING
         self._inflight = 0  # coroutine handlers still running for this connection
         self._paused = False
         self._connect_timer: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
@@ -54,10 +57,16 @@ class ServerConnection:
         """A fresh socket id (not the Engine.IO session id)."""
         return base64.urlsafe_b64encode(secrets.token_bytes(15)).decode("ascii")
 
+    def _pend(self, name: str) -> None:
+        """Hold the packets for namespace ``name`` until its CONNECT is decided."""
+        if self._pending is _NO_PENDING:
+            self._pending = {}
+        self._pending[name] = []
+
     def _connect_timed_out(self) -> None:
         self._connect_timer = None
         if not self.sockets:
-            self.session.close("forced close")
+            self.session.close(Reason.FORCED_CLOSE)
 
     # ------------------------------------------------------------- engine side
 
@@ -73,7 +82,9 @@ class ServerConnection:
             return
         socket = self.sockets.get(packet.nsp)
         if socket is not None:
-            if packet.type == SioType.CONNECT or packet.type == SioType.CONNECT_ERROR:
+            if packet.type is _EVENT and not socket._middlewares:
+                socket._dispatch(packet)  # the hot path of Socket._on_packet
+            elif packet.type == SioType.CONNECT or packet.type == SioType.CONNECT_ERROR:
                 self.close(Reason.PARSE_ERROR)  # duplicate CONNECT, or CONNECT_ERROR from a client
             else:
                 socket._on_packet(packet)
@@ -96,13 +107,13 @@ class ServerConnection:
         for socket in list(self.sockets.values()):
             socket._on_close(reason)
         self.sockets.clear()
-        self._pending.clear()
+        self._pending = _NO_PENDING
 
     def close(self, reason: str = Reason.FORCED_CLOSE) -> None:
         """Close the whole connection: sockets get ``reason``, then the session closes."""
         for socket in list(self.sockets.values()):
             socket._on_close(reason)
-        self.session.close("forced close")
+        self.session.close(Reason.FORCED_CLOSE)
 
     def track(self, task: asyncio.Task[Any]) -> None:
         """Count a running coroutine handler: past ``max_pending_handlers`` the connection
@@ -123,7 +134,7 @@ class ServerConnection:
         """Disconnect every namespace socket (each gets a DISCONNECT), then close the session."""
         for socket in list(self.sockets.values()):
             socket.disconnect()
-        self.session.close("forced close")
+        self.session.close(Reason.FORCED_CLOSE)
 
     def _remove(self, socket: Socket) -> None:
         if self.sockets.get(socket.nsp.name) is socket:
@@ -142,12 +153,12 @@ class ServerConnection:
             self._connect_error(name, "Invalid namespace", None)
             return
         if self.server.connection_state_recovery is not None and isinstance(auth.get("pid"), str):
-            self._pending[name] = []
+            self._pend(name)
             spawn(self._connect_recovering(nsp, auth))
             return
         socket = Socket(nsp, self, auth)
         if nsp._middlewares:
-            self._pending[name] = []
+            self._pend(name)
             spawn(self._connect_with_middlewares(nsp, socket))
         else:
             self._accept(nsp, socket)
@@ -222,7 +233,7 @@ class ServerConnection:
         socket.connected = True
         for data in socket._missed:  # a recovered socket: what it missed, before the reply
             socket._send_event(data)
-        socket._missed = []
+        socket._missed = ()
         reply = {"sid": socket.id} if socket.pid is None else {"sid": socket.id, "pid": socket.pid}
         self.session.send(self.server.parser.connect(nsp.name, reply))
         if self.server.hooks.connection:

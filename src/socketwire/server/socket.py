@@ -114,7 +114,7 @@ class Socket(Listeners):
         self.recovered = session is not None
         #: the private session id (connection state recovery only)
         self.pid: str | None = None
-        self._missed: list[list[Any]] = []
+        self._missed: list[list[Any]] | tuple[()] = ()
         if session is not None:
             self.id = session.sid
             self.pid = session.pid
@@ -136,8 +136,9 @@ class Socket(Listeners):
         self.data: Any = {} if session is None else session.data
         self.connected = False
         Listeners.__init__(self)
-        self._middlewares: list[Handler] = []
-        self._acks: dict[int, _AckEntry] = {}
+        # replaced by a list / dict of its own when first used: most sockets never do
+        self._middlewares: tuple[Handler, ...] = ()
+        self._acks: dict[int, _AckEntry] = _NO_ACKS
         if session is not None and session.rooms:
             nsp.adapter.add_all(self.id, session.rooms)  # as Node: before the middlewares
 
@@ -168,7 +169,7 @@ class Socket(Listeners):
 
         Raising refuses the packet: the socket's ``error`` listeners get the exception.
         """
-        self._middlewares.append(Handler(middleware))
+        self._middlewares = (*self._middlewares, Handler(middleware))
         return middleware
 
     # --------------------------------------------------------------- emitting
@@ -177,6 +178,16 @@ class Socket(Listeners):
         """Send ``event`` to this client; ``callback(*answer)`` receives its ack, if given."""
         if event in RESERVED_EVENTS:
             check_event_name(event)  # raises
+        if (callback is None and self.connected and not self._any_outgoing
+                and self.server.connection_state_recovery is None
+                and not self.server.hooks.event_sent):
+            # the common case, as _emit does it without the branches that do not apply
+            out = self.server._encode_event(self.nsp.name, [event, *args], None)
+            if type(out) is list:
+                self.conn.send_many(out)
+            else:
+                self.conn.send(out)  # type: ignore[arg-type]
+            return
         self._emit(event, args, callback, None)
 
     def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
@@ -213,7 +224,7 @@ class Socket(Listeners):
                 self.register_ack(ack_id, lambda answer: callback(*(answer or ())))
             else:
                 self.register_ack(ack_id, _timeout_callback(callback), timeout)
-        out = self.server.parser.event(self.nsp.name, [event, *args], ack_id)
+        out = self.server._encode_event(self.nsp.name, [event, *args], ack_id)
         if type(out) is list:
             self.conn.send_many(out)
         else:
@@ -273,6 +284,8 @@ class Socket(Listeners):
             timer = asyncio.get_running_loop().call_later(timeout, self._ack_timed_out, ack_id)
         if self.server.hooks.ack_received:
             callback = timed_ack(self, callback)
+        if self._acks is _NO_ACKS:
+            self._acks = {}
         self._acks[ack_id] = _AckEntry(callback, timer)
 
     def _ack_timed_out(self, ack_id: int) -> None:
@@ -359,15 +372,15 @@ class Socket(Listeners):
         if self._any:
             for h in list(self._any):
                 call_handler(h, (event, *args))
-        if self.server.hooks.event_received:
-            for hook in self.server.hooks.event_received:
+        hooks = self.server.hooks
+        if hooks.event_received:
+            for hook in hooks.event_received:
                 hook(self, data)
-        handlers = self._events.get(event if isinstance(event, str) else str(event))
+        handlers = self._events._listeners.get(event if type(event) is str else str(event))
         if not handlers:
             return
-        hooks = self.server.hooks
         timed = hooks.handler_done or hooks.handler_log is not None
-        for h in list(handlers) if len(handlers) > 1 else handlers:
+        for h in handlers:  # a tuple: handlers added or removed meanwhile do not change it
             if h.once:
                 self._events.remove(event, h.fn)
             if timed:
@@ -393,7 +406,7 @@ class Socket(Listeners):
     def _send_ack(self, ack_id: int, args: list[Any]) -> None:
         if not self.connected:
             return
-        out = self.server.parser.ack(self.nsp.name, ack_id, args)
+        out = self.server._encode_ack(self.nsp.name, ack_id, args)
         if type(out) is list:
             self.conn.send_many(out)
         else:
@@ -424,7 +437,7 @@ class Socket(Listeners):
         self.nsp.adapter.delete_all(self.id)
         self.nsp._remove(self)
         self.client._remove(self)
-        acks, self._acks = self._acks, {}
+        acks, self._acks = self._acks, _NO_ACKS
         for entry in acks.values():
             if entry.timer is not None:
                 entry.timer.cancel()
@@ -435,6 +448,7 @@ class Socket(Listeners):
         self._events.fire("disconnect", reason)
 
 
+_NO_ACKS: dict[int, _AckEntry] = {}  # shared by sockets that never expected an ack; never written
 _GONE: list[Any] = []  # passed to pending ack callbacks when the socket disconnects
 
 
