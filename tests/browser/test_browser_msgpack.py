@@ -1,8 +1,9 @@
 """msgpack in headless Chromium: socketwire's browser client with socket.io-msgpack-parser as
-its ``parser``, against the official Node socket.io 4.8 server using that parser and against
-socketwire (``parser="msgpack"``); and the official browser bundle with msgpack
-(socket.io-client's ``socket.io.msgpack.min.js``) against socketwire. Events, acks both ways,
-binary, namespaces, rooms and broadcasts, on every transport setting."""
+its ``parser`` (and with its own ``msgpackParser``), against the official Node socket.io 4.8
+server using that parser and against socketwire (``parser="msgpack"``); and the official
+browser bundle with msgpack (socket.io-client's ``socket.io.msgpack.min.js``) against
+socketwire. Events, acks both ways, binary, namespaces, rooms and broadcasts, on every
+transport setting."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def msgpack_server(request: pytest.FixtureRequest) -> ServerProcess:
 
 
 SCENARIO = """
-  const opts = arg.parser ? { parser: window.msgpackParser } : {};
+  const opts = arg.parser ? { parser: arg.builtin ? window.builtinMsgpack : window.msgpackParser }
+                          : {};
   const a = make(undefined, opts);
   const b = make(undefined, Object.assign({ forceNew: true }, opts));
   await Promise.all([next(a, "connect"), next(b, "connect")]);
@@ -133,6 +135,25 @@ async def test_socketwire_browser_client_with_msgpack(
     try:
         await page.page.add_script_tag(content=msgpack_parser_bundle())
         result = await page.run(SCENARIO, {"parser": True})
+        assert await page.page.evaluate("window.errors") == []
+    finally:
+        await context.close()
+    check(result, TRANSPORTS[transport])
+
+
+@pytest.mark.parametrize("transport", list(TRANSPORTS))
+async def test_socketwire_browser_client_with_its_own_msgpack_parser(
+    browser: Any, msgpack_server: ServerProcess, transport: str
+) -> None:
+    """The client's own msgpack module (``msgpackParser``, no npm package), against the Node
+    server with socket.io-msgpack-parser and against socketwire."""
+    context, page = await open_page(browser, msgpack_server, TRANSPORTS[transport])
+    try:
+        await page.page.add_script_tag(type="module", content=(
+            'import { msgpackParser } from "/socket.io/socketwire.esm.js";\n'
+            "window.builtinMsgpack = msgpackParser;\n"))
+        await page.page.wait_for_function("window.builtinMsgpack !== undefined", timeout=5000)
+        result = await page.run(SCENARIO, {"parser": True, "builtin": True})
         assert await page.page.evaluate("window.errors") == []
     finally:
         await context.close()

@@ -69,7 +69,7 @@ def test_builds_and_modules_run_in_node(tmp_path: Path) -> None:
     out = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    names = ["Manager", "Socket", "connect", "default", "io", "protocol"]
+    names = ["Manager", "Socket", "connect", "default", "io", "msgpackParser", "protocol"]
     assert result["build"] == names and result["modules"] == names
     assert result["classic"] == ["function", "function", True, 5]
     assert result["protocol"] == [5, 5]
@@ -116,3 +116,87 @@ def test_served_names() -> None:
     assert browser_client_file("socketwire.js") == bundle(sources(), "classic").encode()
     assert browser_client_file("socketwire/__init__.py") is None
     assert browser_client_file("index.js") is None
+
+
+NOTEPACK = (Path(__file__).resolve().parents[2]
+            / "node_modules/socket.io-msgpack-parser/node_modules/notepack.io/lib/index.js")
+
+
+@needs_node
+@pytest.mark.skipif(not NOTEPACK.is_file(), reason="needs the npm packages (npm ci)")
+def test_msgpack_codec_agrees_with_notepack() -> None:
+    """msgpack.js against notepack.io, the codec of socket.io-msgpack-parser (what a Node
+    server with that parser reads and writes): the same bytes for the same value, and each
+    decodes what the other encodes."""
+    script = f"""
+      const notepack = require({json.dumps(str(NOTEPACK))});
+      const assert = require("node:assert");
+      (async () => {{
+        const m = await import({json.dumps(str(MODULE_DIR / "msgpack.js"))});
+        const ints = [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32,
+          Number.MAX_SAFE_INTEGER, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31),
+          -(2 ** 31) - 1, -Number.MAX_SAFE_INTEGER];
+        const text = (n) => Array.from("é✓😀abc".repeat(Math.ceil(n / 6))).slice(0, n).join("");
+        const strings = ["", "a", text(31), text(32), text(255), text(256), text(70000)];
+        const list = (n) => Array.from({{ length: n }}, (_, i) => i);
+        const map = (n) => Object.fromEntries(list(n).map((i) => ["k" + i, i]));
+        const plain = [...ints, 1.5, -0.25, ...strings, null, true, false, [], list(15),
+          list(16), list(70000), {{}}, map(15), map(16), map(70000),
+          {{ nested: [{{ a: [1, {{ b: "c" }}] }}, [[[]]]] }}];
+        for (const value of plain) {{
+          const ours = Buffer.from(m.encodeMsgpack(value));
+          assert.deepStrictEqual(ours, notepack.encode(value), JSON.stringify(value).slice(0, 80));
+          assert.deepStrictEqual(m.decodeMsgpack(notepack.encode(value)), value);
+          assert.deepStrictEqual(m.decodeMsgpack(m.encodeMsgpack(value)), value);
+        }}
+        // a whole float beyond 2**53: float64 (notepack writes it as a wrong uint64)
+        assert.strictEqual(notepack.decode(Buffer.from(m.encodeMsgpack(1e300))), 1e300);
+        assert.strictEqual(m.decodeMsgpack(m.encodeMsgpack(-1e300)), -1e300);
+        // binary: ours as bin (notepack reads a Buffer), notepack's ArrayBuffer as ext 0
+        const big = new Uint8Array(70000).map((_, i) => i % 251);
+        for (const n of [0, 1, 255, 256, 65535, 65536, 70000]) {{
+          const bytes = big.slice(0, n);
+          const view = new Uint8Array(big.buffer, 3, n - (n > 3 ? 3 : n));
+          for (const [value, expected] of [[bytes.buffer, bytes], [view, view.slice()]]) {{
+            const back = notepack.decode(Buffer.from(m.encodeMsgpack({{ b: value }})));
+            assert.deepStrictEqual(new Uint8Array(back.b), expected);
+          }}
+          const both = m.decodeMsgpack(notepack.encode([bytes.buffer, Buffer.from(bytes)]));
+          assert.ok(both[0] instanceof ArrayBuffer && both[1] instanceof ArrayBuffer);
+          assert.deepStrictEqual(new Uint8Array(both[0]), bytes);
+          assert.deepStrictEqual(new Uint8Array(both[1]), bytes);
+        }}
+        // undefined (notepack's ext 0 of 1 byte), Dates (legacy ext 0 of 8 bytes)
+        const odd = m.decodeMsgpack(notepack.encode({{ u: undefined, list: [undefined, 1],
+                                                      when: new Date(1764581400123) }}));
+        assert.deepStrictEqual(odd, {{ list: [undefined, 1], when: new Date(1764581400123) }});
+        // a packet from the Encoder is what socket.io-msgpack-parser's Decoder accepts
+        const parser = require({json.dumps(str(NOTEPACK.parents[3] / "index.js"))});
+        const decoded = [];
+        const theirs = new parser.Decoder();
+        theirs.on("decoded", (p) => decoded.push(p));
+        const packet = {{ type: 2, nsp: "/chat", data: ["hi", {{ x: 1 }}], id: 7 }};
+        for (const message of new m.msgpackParser.Encoder().encode(packet)) {{
+          theirs.add(Buffer.from(message));
+        }}
+        assert.deepStrictEqual(decoded, [packet]);
+        const ours = new m.msgpackParser.Decoder();
+        const got = [];
+        ours.on("decoded", (p) => got.push(p));
+        for (const message of new parser.Encoder().encode(packet)) ours.add(message);
+        assert.deepStrictEqual(got, [packet]);
+        for (const bad of [{{ type: 9, nsp: "/" }}, {{ type: 2, nsp: 1, data: [] }},
+                           {{ type: 2, nsp: "/", data: "x" }},
+                           {{ type: 2, nsp: "/", data: [], id: 1.5 }}, [1, 2]]) {{
+          assert.throws(() => ours.add(notepack.encode(bad)), /invalid packet/);
+        }}
+        assert.throws(() => ours.add("text"), /text message/);
+        assert.throws(() => m.decodeMsgpack(new Uint8Array([0x92, 1])), /truncated/);
+        assert.throws(() => m.decodeMsgpack(new Uint8Array([1, 2])), /extra bytes/);
+        assert.throws(() => m.decodeMsgpack(new Uint8Array([0xc1])), /unknown type/);
+        console.log("ok");
+      }})().catch((e) => {{ console.error(e); process.exit(1); }});
+    """
+    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "ok"

@@ -4,8 +4,9 @@ single-file builds derived from them at ``/socket.io/socketwire.esm.js`` and
 
 The modules follow the client's layers: ``engine/`` (Engine.IO packets, the ``Transport``
 base, polling, WebSocket, WebTransport, the registry by name, the ``Engine`` session),
-``parser.js`` (Socket.IO packets), ``manager.js``, ``socket.js``, ``index.js`` (``io()``),
-with ``emitter.js``, ``util.js``, ``backoff.js`` and ``url.js`` beside them. A page can import
+``parser.js`` (Socket.IO packets) and ``msgpack.js`` (the msgpack format), ``manager.js``,
+``socket.js``, ``index.js`` (``io()``), with ``emitter.js``, ``util.js``, ``backoff.js`` and
+``url.js`` beside them. A page can import
 them with no build step (``import { io } from "/socket.io/socketwire/index.js"``).
 
 The single-file builds are made here, by concatenation, which the modules allow by keeping to
@@ -38,6 +39,7 @@ MODULES: tuple[str, ...] = (
     "engine/transports.js",
     "engine/engine.js",
     "parser.js",
+    "msgpack.js",
     "backoff.js",
     "url.js",
     "socket.js",
@@ -139,7 +141,7 @@ def bundle(sources: dict[str, str], kind: Literal["esm", "classic"]) -> str:
     return (
         '(function () {\n"use strict";\n' + code
         + 'const root = typeof window !== "undefined" ? window : globalThis;\n'
-        + "root.io = io;\nroot.socketwire = { io, Manager, Socket };\n})();\n"
+        + "root.io = io;\nroot.socketwire = { io, Manager, Socket, msgpackParser };\n})();\n"
     )
 
 
@@ -152,7 +154,8 @@ def _module_source(module: str) -> bytes:
 def browser_client_source(kind: Literal["esm", "classic"]) -> bytes:
     """Return a single-file build of the browser client as UTF-8 bytes (made once, then
     cached): ``"esm"`` an ES module, ``"classic"`` a plain ``<script>`` that publishes
-    ``io`` as ``window.io`` and ``window.socketwire.io``."""
+    ``io`` as ``window.io`` and ``window.socketwire.io`` (and ``window.socketwire`` also
+    holds ``Manager``, ``Socket`` and ``msgpackParser``)."""
     if kind not in ("esm", "classic"):
         raise ValueError(f"unknown browser client kind: {kind!r}")
     sources = {module: _module_source(module).decode("utf-8") for module in MODULES}

@@ -1,7 +1,9 @@
 // socketwire browser client: io(), Manager and Socket, the commonly used part of
-// socket.io-client 4.x. Wire protocol: Engine.IO v4 (polling, WebSocket, WebTransport), Socket.IO v5.
+// socket.io-client 4.x. Wire protocol: Engine.IO v4 (polling, WebSocket, WebTransport), Socket.IO v5
+// (JSON, or msgpack with `parser: msgpackParser`).
 
 import { Manager } from "./manager.js";
+import { msgpackParser } from "./msgpack.js";
 import { Socket } from "./socket.js";
 import { resolveUri } from "./url.js";
 
@@ -31,7 +33,7 @@ function io(uri, options) {
   return manager.socket(target.nsp, options);
 }
 
-Object.assign(io, { Manager, Socket, io, connect: io, protocol: PROTOCOL });
+Object.assign(io, { Manager, Socket, io, connect: io, protocol: PROTOCOL, msgpackParser });
 
-export { io, io as connect, Manager, Socket, PROTOCOL as protocol };
+export { io, io as connect, Manager, Socket, PROTOCOL as protocol, msgpackParser };
 export default io;
