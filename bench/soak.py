@@ -1,15 +1,31 @@
 """Soak: N idle WebSocket clients for T minutes with short heartbeats against socketwire in
 either host, counting spurious disconnects, event-loop stalls, garbage-collection pauses and
-RSS (reliability.md R26; issue 13 item 6).
+RSS (reliability.md R26; issue 13 items 6 and the ASGI soak).
 
-    python bench/soak.py --hosting standalone --clients 10000 --minutes 2 \\
-        --ping-interval 1 --ping-timeout 1 [--gc default|off|socketwire]
+Both hosts, as issue 13's figure (10,000 clients, ping 1 s, timeout 1 s, 2 minutes):
 
-Three processes: the server (socketwire.Server on the chosen host, uvloop, with a 10 ms
-stall probe and gc.callbacks timing every collection), one client process (raw asyncio
-WebSocket clients: they join ``/`` and answer every ping, nothing else) and this driver,
-which prints a line every 10 s and a JSON summary at the end. A disconnect is spurious when
-it happens while every client is still there to answer its pings. Loopback only.
+    python bench/soak.py --hosting standalone --clients 10000 --minutes 2
+    python bench/soak.py --hosting asgi --clients 10000 --minutes 2
+
+(``--ping-interval 1 --ping-timeout 1`` are the defaults). ``standalone`` is
+``socketwire.hosting.standalone.serve``; ``asgi`` is uvicorn with the configuration
+``run_asgi`` uses (``socketwire.hosting.asgi.uvicorn_config``: socketwire's WebSocket
+protocol, no compression, no uvicorn pings). Both run on uvloop with
+``socketwire.hosting.tune_gc()`` applied once listening, as ``run()`` / ``run_asgi()`` do
+(``--gc default`` for Python's thresholds, ``--gc off`` as a reference). On a shared machine
+hold the benchmark lock (``flock /work/coord/bench.lock python bench/soak.py ...``) and note
+the load average: stalls include time the server process waited for a core.
+
+Three processes: the server (with a 10 ms stall probe and gc.callbacks timing every
+collection), one client process (raw asyncio WebSocket clients: they join ``/`` and answer
+every ping, nothing else) and this driver, which prints a line every 10 s, then the
+result: **spurious disconnects** (any server-side disconnect during the soak, while every
+client is still there to answer its pings), **max stall** (the longest the 10 ms probe
+overslept), the longest collection per generation, **RSS** (idle server, soak start and end,
+and KiB per connection) and server CPU seconds; a summary line, then one JSON line.
+``--profile FILE`` (cProfile once every client joined) and ``--tracemalloc FRAMES`` (where
+the memory per connection was allocated, printed to stderr) find where the time and the
+bytes go. Loopback only.
 """
 
 from __future__ import annotations
@@ -133,6 +149,9 @@ async def _server(args: argparse.Namespace) -> None:
                 "gc_max_ms": {g: round(max((ms for gg, ms in pauses if gg == g), default=0), 1)
                               for g in (0, 1, 2)},
                 "gc_counts": dict(collections.Counter(g for g, _ in pauses)),
+                # objects found unreachable so far, per generation (cycles: refcounting
+                # frees everything else, so these say whether the hot path makes cycles)
+                "gc_collected": [st["collected"] for st in gc.get_stats()],
                 "reasons": dict(reasons),
                 "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
             }
@@ -368,6 +387,10 @@ def _drive(args: argparse.Namespace) -> dict[str, Any]:
             "max_gc_ms": {g: max((r["gc_max_ms"][str(g)] for r in reports), default=None)
                           for g in (0, 1, 2)},
             "gc2_collections": sum(r["gc_counts"].get("2", 0) for r in reports),
+            "gc_collections": {g: sum(r["gc_counts"].get(str(g), 0) for r in reports)
+                               for g in (0, 1, 2)},
+            "cyclic_garbage_objects": (sum(last["gc_collected"]) - sum(first["gc_collected"])
+                                       if reports else None),
             "rss_mb_idle_server": ready["rss_mb"],
             "rss_mb_soak_start": first.get("rss_mb"),
             "rss_mb_soak_end": last.get("rss_mb"),
@@ -411,7 +434,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     if args.mode == "drive":
-        print(json.dumps(_drive(args)), flush=True)
+        summary = _drive(args)
+        print(f"[{args.hosting}] spurious disconnects {summary['server_disconnects_during_soak']}"
+              f" (client connections lost {summary['client_connections_lost']}); max stall "
+              f"{summary['max_stall_ms']} ms; longest gc {summary['max_gc_ms']} ms; RSS "
+              f"{summary['rss_mb_soak_start']} -> {summary['rss_mb_soak_end']} MB "
+              f"({summary['kib_per_connection']} KiB per connection); server CPU "
+              f"{summary['server_cpu_s']} s; load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+        print(json.dumps(summary), flush=True)
         return
     import uvloop
 

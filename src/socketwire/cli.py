@@ -273,7 +273,7 @@ def _serve_asgi(io: Any, host: str, port: int, static: dict[str, str] | None,
         raise SystemExit("socketwire: --hosting asgi needs uvicorn (pip install uvicorn)")
     import uvicorn
 
-    from .hosting.asgi import ASGIApp
+    from .hosting.asgi import ASGIApp, uvicorn_config
 
     if not any(importlib.util.find_spec(m) for m in ("websockets", "wsproto")):
         print('socketwire: warning: uvicorn has no WebSocket library here, clients will stay on '
@@ -281,8 +281,8 @@ def _serve_asgi(io: Any, host: str, port: int, static: dict[str, str] | None,
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.create_server((host, port), family=family)
-    config = uvicorn.Config(ASGIApp(io, static_files=static), log_level="warning",
-                            lifespan="on")
+    # run_asgi's configuration: limits, socketwire's WebSocket protocol, no compression
+    config = uvicorn_config(ASGIApp(io, static_files=static))
     on_started(_Bound(sock))
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import struct
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -22,7 +26,7 @@ from support import (
 )
 from websockets.exceptions import ConnectionClosed
 
-from servers import running
+from servers import free_port, running
 
 
 @pytest.fixture
@@ -243,3 +247,48 @@ async def test_fragment_flood(hosting: str, flood: str, http: aiohttp.ClientSess
             await bystander.check()
         finally:
             await peer.close()
+
+
+CLI_APP = """
+import socketwire
+
+io = socketwire.Server()
+"""
+
+
+async def test_cli_asgi_hosting_counts_fragments_too(tmp_path: Path) -> None:
+    """``socketwire serve --hosting asgi`` runs uvicorn with ``run_asgi``'s configuration: a
+    zero-length fragment flood is closed with 1008 (default limit: 1e6 / 64 = 15,625), where
+    a bare uvicorn configuration reassembled it (and offered permessage-deflate)."""
+    (tmp_path / "floodapp.py").write_text(CLI_APP)
+    script = Path(sys.executable).with_name("socketwire")
+    argv = ([str(script)] if script.exists() else [sys.executable, "-m", "socketwire.cli"])
+    port = free_port()
+    proc = subprocess.Popen([*argv, "serve", "floodapp:io", "--port", str(port),
+                             "--hosting", "asgi"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.to_thread(proc.stdout.readline)
+        assert b"listening on http://" in line, line
+        reader, writer = await _raw_ws(port, "EIO=4&transport=websocket")
+        frames = [_client_frame(0x1, b'42["echo",', False)]
+        frames += [_client_frame(0x0, b"", False)] * 20_000
+        frames.append(_client_frame(0x0, b'"frag"]', True))
+        writer.write(_client_frame(0x1, b"40", True) + b"".join(frames))
+        try:
+            await writer.drain()
+        except ConnectionError:
+            pass
+        assert await _read_until_close_frame(reader, 10) == 1008
+        writer.close()
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()

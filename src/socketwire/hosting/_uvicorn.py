@@ -13,6 +13,12 @@ when empty, and kept the handshake's request and response for the connection's l
 Here the receive queue and the ``writable`` flag are small list-based equivalents and the
 handshake objects are dropped once the connection is accepted.
 
+A message sent on an open connection whose transport takes data is framed by socketwire's
+frame builder (the standalone host's) and written at once, instead of through websockets'
+send path (state checks, a frame object, its serialization, a list of writes to join): the
+same bytes, as websockets' server side sends a message in one unmasked frame without
+compression. Anything else (the handshake, closing, a paused transport) is uvicorn's.
+
 Imported by :func:`socketwire.hosting.asgi.uvicorn_config` only (uvicorn is optional).
 """
 
@@ -23,8 +29,9 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame
+from websockets.protocol import OPEN
 
-from .wsframes import FRAGMENT_COST
+from .wsframes import FRAGMENT_COST, OP_BINARY, OP_TEXT, frame
 
 __all__ = ["SocketwireWebSocketProtocol", "max_fragments_for"]
 
@@ -40,9 +47,10 @@ class _Inbox:
     ``empty``), without its deques: a list read from a head index, a waiter list made only
     while the application waits."""
 
-    __slots__ = ("_head", "_items", "_waiters")
+    __slots__ = ("_head", "_items", "_loop", "_waiters")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         self._items: list[Any] = []
         self._head = 0
         self._waiters: list[asyncio.Future[None]] | None = None
@@ -71,7 +79,7 @@ class _Inbox:
     async def get(self) -> Any:
         """The next item, waiting for one if need be."""
         while self._head >= len(self._items):
-            waiter = asyncio.get_running_loop().create_future()
+            waiter = self._loop.create_future()
             if self._waiters is None:
                 self._waiters = []
             self._waiters.append(waiter)
@@ -102,9 +110,10 @@ class _Flag:
     """What uvicorn's protocol uses of an ``asyncio.Event`` (``set``, ``clear``,
     ``is_set``, ``wait``) with no deque while nobody waits."""
 
-    __slots__ = ("_set", "_waiters")
+    __slots__ = ("_loop", "_set", "_waiters")
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         self._set = True
         self._waiters: list[asyncio.Future[None]] | None = None
 
@@ -128,7 +137,7 @@ class _Flag:
         """Return once the flag is up."""
         if self._set:
             return
-        waiter = asyncio.get_running_loop().create_future()
+        waiter = self._loop.create_future()
         if self._waiters is None:
             self._waiters = []
         self._waiters.append(waiter)
@@ -141,8 +150,8 @@ class SocketwireWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = _Inbox()  # type: ignore[assignment]
-        self.writable = _Flag()  # type: ignore[assignment]
+        self.queue = _Inbox(self.loop)  # type: ignore[assignment]
+        self.writable = _Flag(self.loop)  # type: ignore[assignment]
         self.max_fragments = max_fragments_for(self.config.ws_max_size)
         self.fragments = 0
 
@@ -167,6 +176,24 @@ class SocketwireWebSocketProtocol(WebSocketsSansIOProtocol):
             self.handle_parser_exception()
             return
         super().handle_cont(event)
+
+    async def send(self, message: Any) -> None:
+        """uvicorn's ``send``, with a direct path for ``websocket.send`` on an open
+        connection."""
+        if (message["type"] == "websocket.send" and self.handshake_complete
+                and not self.close_sent and not self.disconnected
+                and self.initial_response is None and self.writable.is_set()
+                and self.conn.state is OPEN and not self.conn.writes
+                and not self.conn.expect_continuation_frame):
+            data = message.get("bytes")
+            if data is not None:
+                self.transport.write(frame(OP_BINARY, data))
+                return
+            text = message.get("text")
+            if text is not None:
+                self.transport.write(frame(OP_TEXT, text.encode()))
+                return
+        await super().send(message)
 
     def start_keepalive(self) -> None:
         """Called by uvicorn right after it accepted the connection: the handshake's request

@@ -153,7 +153,7 @@ class _Channel:
         else:
             message = {"type": "websocket.send", "bytes": item}
         sending = self._send(message)
-        coro = sending if isinstance(sending, Coroutine) else _awaiting(sending)
+        coro = sending if type(sending) is types.CoroutineType else _awaiting(sending)
         try:
             suspended = coro.send(None)
         except StopIteration:
@@ -460,13 +460,20 @@ def uvicorn_config(app: Any, host: str = "127.0.0.1", port: int = 3000,
     """
     import uvicorn
 
-    from ._uvicorn import SocketwireWebSocketProtocol
+    try:
+        from ._uvicorn import SocketwireWebSocketProtocol
+
+        ws: Any = SocketwireWebSocketProtocol
+    except ImportError:  # no websockets (wsproto only), or a uvicorn before its sansio protocol
+        ws = "auto"
+        log.warning("uvicorn runs without socketwire's WebSocket protocol (it needs websockets "
+                    "and uvicorn >= 0.35): no fragment-count limit")
 
     asgi = app if isinstance(app, ASGIApp) else ASGIApp(app)
     settings: dict[str, Any] = {
         "host": host, "port": port, "log_level": "warning", "lifespan": "on",
         "timeout_graceful_shutdown": 5,
-        "ws": SocketwireWebSocketProtocol,
+        "ws": ws,
         "ws_per_message_deflate": False,  # Node's default: no compression
         # uvicorn reassembles fragmented messages itself: no further than socketwire accepts
         # (it closes with 1009 past it), instead of its own 16 MiB

@@ -44,9 +44,11 @@ __all__ = [
 ]
 
 # a deadline reached this much later than it was due means the caller's loop was not running
-# meanwhile (a blocking handler, a process the machine did not schedule): the peer's packet
-# may be waiting in the host's buffers, unread. The peer then gets as long again (once, at
-# most the timeout) before the session is given up (issue 13: spurious ping timeouts).
+# meanwhile (a blocking handler, a process the machine did not schedule) or is still behind
+# (a backlog of other connections' data): the peer's packet may be waiting in the host's
+# buffers, unread. The deadline is then looked at again as long again later, for as long as
+# the checks run late, up to one more timeout in all: a check that runs on time decides
+# (issue 13: spurious ping timeouts).
 LATE_TIMER = 0.01
 
 PROBE = "2probe"
@@ -123,7 +125,7 @@ class Upgrade(enum.Enum):
 class EngineMachine:
     """The state of one Engine.IO session at one end; see the module docstring."""
 
-    __slots__ = ("awaiting_pong", "deadline", "interval", "late_grace", "ping_due", "reason",
+    __slots__ = ("awaiting_pong", "deadline", "interval", "late_extra", "ping_due", "reason",
                  "refreshed", "role", "state", "timeout", "upgrade")
 
     def __init__(self, role: Role, interval: float, timeout: float, now: float) -> None:
@@ -135,7 +137,7 @@ class EngineMachine:
         self.upgrade = Upgrade.NONE
         self.awaiting_pong = False  # server: a ping is out
         self.refreshed = False  # server: a message extended the pong deadline once already
-        self.late_grace = False  # the current deadline was extended for a late timer
+        self.late_extra = 0.0  # how far the current deadline was moved for late timers
         self.ping_due = now + interval  # server: when the last ping is due (pings keep
         # their phase: each one is due one interval after the one before was due)
         self.deadline = self.ping_due + (timeout if role is Role.CLIENT else 0.0)
@@ -160,7 +162,7 @@ class EngineMachine:
             return Verdict.IGNORE
         if kind is EioType.PING:
             self.deadline = now + self.interval + self.timeout
-            self.late_grace = False
+            self.late_extra = 0.0
             return Verdict.ANSWER_PING
         return Verdict.IGNORE  # NOOP, PONG, OPEN and UPGRADE need nothing
 
@@ -190,7 +192,8 @@ class EngineMachine:
         """The caller's timer reached :attr:`deadline` (at ``now``). :attr:`Expiry.PING`: the
         server sends a ping (``"2"``) now. :attr:`Expiry.WAIT`: the timer ran more than
         :data:`LATE_TIMER` late, so the peer's answer may be unread: it gets as long again
-        (at most the timeout), once per deadline. :attr:`Expiry.TIMEOUT`: close with ``ping
+        (again while the checks run late, at most one more timeout in all).
+        :attr:`Expiry.TIMEOUT`: close with ``ping
         timeout`` (closing changes nothing once the session is no longer open). Re-arm at
         :attr:`deadline` after the first two."""
         if self.state is not SessionState.OPEN:
@@ -198,13 +201,15 @@ class EngineMachine:
         if self.role is Role.SERVER and not self.awaiting_pong:
             self.awaiting_pong = True
             self.refreshed = False
-            self.late_grace = False
+            self.late_extra = 0.0
             self.deadline = now + self.timeout
             return Expiry.PING
         late = now - self.deadline
-        if late > LATE_TIMER and not self.late_grace:
-            self.late_grace = True
-            self.deadline = now + min(late, self.timeout)
+        room = self.timeout - self.late_extra
+        if late > LATE_TIMER and room > 0:
+            grace = min(late, room)
+            self.late_extra += grace
+            self.deadline = now + grace
             return Expiry.WAIT
         return Expiry.TIMEOUT
 
