@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from sys import intern
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -218,7 +219,9 @@ class HttpProtocol(asyncio.Protocol):
         if self.header_bytes > MAX_HEADER_BYTES or len(self.headers) > MAX_HEADERS:
             self._reply_and_close(HttpResponse(431))
             raise httptools.HttpParserError("headers too large")
-        key = name.decode("latin-1").lower()
+        # interned: every connection keeps its request's headers (the handshake's), and the
+        # same dozen names would otherwise be copied into each
+        key = intern(name.decode("latin-1").lower())
         text = value.decode("latin-1")
         if key in self.headers:
             self.headers[key] += ", " + text
