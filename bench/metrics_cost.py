@@ -60,7 +60,7 @@ async def measure(mode: str, scenario: str, clients: int) -> float:
     for i in range(0, len(peers), 50):
         await asyncio.gather(*(p.connect(wait_timeout=60) for p in peers[i:i + 50]))
     for session in io.engine.sessions.values():
-        session._ws = Sink()  # type: ignore[assignment]
+        session.current.channel = Sink()  # type: ignore[attr-defined]
     receive = next(iter(io.engine.sessions.values())).receive
     if scenario == "echo":
         packet, count, per = f'2["echo","{PAYLOAD}"]', 100_000, 1

@@ -36,7 +36,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from server import make_server
-
 from socketwire.hosting.standalone import serve
 
 PAYLOAD = "x" * 32

@@ -78,13 +78,10 @@ async def _server(args: argparse.Namespace) -> None:
     else:
         import uvicorn
 
-        from socketwire.hosting.asgi import ASGIApp
+        from socketwire.hosting.asgi import uvicorn_config
 
-        config = uvicorn.Config(ASGIApp(io), host="127.0.0.1", port=args.port,
-                                log_level="warning", lifespan="on", loop="none",
-                                ws_per_message_deflate=False, ws_ping_interval=None,
-                                ws_max_size=io.engine.max_http_buffer_size,
-                                backlog=4096)
+        # run_asgi's configuration, in this process's loop
+        config = uvicorn_config(io, "127.0.0.1", args.port, loop="none", backlog=4096)
         userver = uvicorn.Server(config)
         userver_task = asyncio.ensure_future(userver.serve())
         while not userver.started:
@@ -101,6 +98,13 @@ async def _server(args: argparse.Namespace) -> None:
 
         tune_gc()
     print(json.dumps({"ready": args.port, "rss_mb": round(_rss_mb(), 1)}), flush=True)
+    profiler: Any = None
+    traced = False
+    if args.tracemalloc:
+        import tracemalloc
+
+        tracemalloc.start(args.tracemalloc)
+        traced = True
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     stall = 0.0
@@ -113,6 +117,14 @@ async def _server(args: argparse.Namespace) -> None:
         stall = max(stall, loop.time() - before - 0.01)
         if loop.time() - window_start >= 1.0:
             window_start = loop.time()
+            if args.profile and profiler is None and len(io.engine.sessions) >= args.clients:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+            if traced and len(io.engine.sessions) >= args.clients:
+                traced = False
+                _tracemalloc_report(args.clients)
             report = {
                 "t": round(time.time(), 2),
                 "sessions": len(io.engine.sessions),
@@ -129,7 +141,29 @@ async def _server(args: argparse.Namespace) -> None:
             stall = 0.0
         last = loop.time()
     del last
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     await stop_host()
+
+
+def _tracemalloc_report(clients: int) -> None:
+    """Print (to stderr) where the memory held by the connections was allocated."""
+    import tracemalloc
+
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    total = sum(s.size for s in snapshot.statistics("filename"))
+    print(f"tracemalloc: {total / clients:.0f} B per connection traced in all", file=sys.stderr)
+    for key in ("filename", "lineno"):
+        print(f"--- by {key}, bytes per connection", file=sys.stderr)
+        for stat in snapshot.statistics(key)[:40]:
+            frame = stat.traceback[0]
+            print(f"{stat.size / clients:8.0f} {stat.count / clients:6.2f} blocks  "
+                  f"{frame.filename}:{frame.lineno if key == 'lineno' else ''}",
+                  file=sys.stderr)
+    sys.stderr.flush()
 
 
 # ------------------------------------------------------------------------------ clients
@@ -260,6 +294,10 @@ def _spawn(mode: str, args: argparse.Namespace, port: int) -> subprocess.Popen[s
            "--hosting", args.hosting, "--clients", str(args.clients),
            "--ping-interval", str(args.ping_interval), "--ping-timeout", str(args.ping_timeout),
            "--gc", args.gc]
+    if mode == "_server" and args.profile:
+        cmd += ["--profile", args.profile]
+    if mode == "_server" and args.tracemalloc:
+        cmd += ["--tracemalloc", str(args.tracemalloc)]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
 
 
@@ -365,6 +403,11 @@ def main() -> None:
     parser.add_argument("--gc", choices=["default", "off", "socketwire"], default="socketwire",
                         help="server GC: Python's defaults, disabled (a reference), or "
                              "socketwire.hosting.tune_gc() as the hosts' run() applies it")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="cProfile the server once every client joined, stats to FILE")
+    parser.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES",
+                        help="trace the server's allocations from start-up and print (stderr) "
+                             "where the memory per connection goes once every client joined")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     if args.mode == "drive":

@@ -54,6 +54,9 @@ class EchoApp:
         """Accept."""
         return _Accept()
 
+    async def startup(self) -> None:
+        """Nothing to start."""
+
     async def shutdown(self) -> None:
         """Nothing to close."""
 
@@ -70,11 +73,12 @@ async def _standalone(host: str, port: int) -> None:
 def _asgi(host: str, port: int) -> None:
     import uvicorn
 
-    from socketwire.hosting.asgi import ASGIApp
+    from socketwire.hosting.asgi import ASGIApp, uvicorn_config
 
     print(f"ws echo (asgi, uvicorn) on ws://{host}:{port}/", flush=True)
-    uvicorn.run(ASGIApp(EchoApp()), host=host, port=port, log_level="warning",
-                ws_max_size=MAX_SIZE, ws_per_message_deflate=False, ws_ping_interval=None)
+    # run_asgi's configuration (socketwire's uvicorn WebSocket protocol); 9.3.1/9.4.1 send
+    # 4 MiB in 64-byte fragments, within its fragment limit for MAX_SIZE (524,288)
+    uvicorn.Server(uvicorn_config(ASGIApp(EchoApp()), host, port, lifespan="off")).run()
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import uvicorn
 
-from socketwire.hosting.asgi import ASGIApp
+from socketwire.hosting.asgi import ASGIApp, uvicorn_config
 from socketwire.hosting.standalone import serve
 
 HOSTINGS = ("standalone", "asgi")
@@ -51,15 +51,7 @@ async def running(
             await server.close()
         return
     asgi = ASGIApp(app, other_app=other_app, static_files=static_files)
-    config = uvicorn.Config(
-        asgi,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        ws_per_message_deflate=False,  # Node's default: no compression
-        ws_max_size=asgi.app.max_http_buffer_size,  # as run_asgi: uvicorn reassembles no more
-    )
+    config = uvicorn_config(asgi, "127.0.0.1", port)  # what run_asgi serves with
     userver = uvicorn.Server(config)
     task = asyncio.ensure_future(userver.serve())
     while not userver.started:

@@ -135,3 +135,13 @@ def test_protocol_is_free_of_io() -> None:
         text = path.read_text()
         for name in ("import asyncio", "import socket", "import time", "from time"):
             assert name not in text, f"{path.name} uses {name!r}"
+
+
+def test_test_modules_have_unique_basenames() -> None:
+    """pytest imports test files by basename (no packages under tests/): two files of one
+    name in different folders stop the collection of the whole suite."""
+    root = Path(__file__).parent
+    names: dict[str, list[Path]] = {}
+    for path in root.rglob("test_*.py"):
+        names.setdefault(path.name, []).append(path)
+    assert {n: p for n, p in names.items() if len(p) > 1} == {}

@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_workers_argument(serve)
     serve.add_argument("--static", action="append", default=[], metavar="PREFIX=FOLDER",
                        help="also serve FOLDER's files under PREFIX (repeatable)")
+    serve.add_argument("--http3", action="store_true",
+                       help="also serve WebTransport over HTTP/3 (UDP), with a fresh self-signed "
+                            "certificate whose SHA-256 is printed (needs socketwire[webtransport] "
+                            "and \"webtransport\" in the server's transports)")
+    serve.add_argument("--http3-port", type=int, default=None, metavar="PORT",
+                       help="the UDP port of --http3 (default: the TCP port's number)")
     return parser
 
 
@@ -197,7 +203,31 @@ def _announce(what: str, host: str) -> Any:
     def on_started(server: Any) -> None:
         shown = "localhost" if host in ("0.0.0.0", "::", "") else host
         print(f"socketwire {what} listening on http://{shown}:{server.port}/", flush=True)
+        http3 = getattr(server, "http3", None)  # the standalone host's, with --http3
+        if http3 is not None:
+            print(f"socketwire {what} serving WebTransport on UDP port {http3.port}, "
+                  f"certificate SHA-256 {http3.certificate.sha256.hex()}", flush=True)
     return on_started
+
+
+def _check_http3(io: Any, args: argparse.Namespace) -> None:
+    """``--http3`` needs the standalone host, one process, aioquic, and a server that
+    accepts the webtransport transport."""
+    if args.http3_port is not None and not args.http3:
+        raise SystemExit("socketwire: --http3-port goes with --http3")
+    if not args.http3:
+        return
+    if args.hosting != "standalone":
+        raise SystemExit("socketwire: --http3 needs the standalone hosting")
+    if args.workers != 1:
+        raise SystemExit("socketwire: --http3 is served by one process: it cannot be combined "
+                         "with --workers (QUIC would need routing by connection id)")
+    if importlib.util.find_spec("aioquic") is None:
+        raise SystemExit("socketwire: --http3 needs aioquic: "
+                         'pip install "socketwire[webtransport]"')
+    if "webtransport" not in io.engine.transports:
+        raise SystemExit(f"socketwire: --http3: {args.target} does not accept WebTransport; "
+                         'create it with transports=("polling", "websocket", "webtransport")')
 
 
 def run_chat(args: argparse.Namespace) -> int:
@@ -222,6 +252,7 @@ def run_serve(args: argparse.Namespace) -> int:
     """``socketwire serve MODULE:ATTR``: serve a user's Server, until Ctrl-C."""
     io = load_target(args.target)
     static = _static_mapping(args.static) or None
+    _check_http3(io, args)
     _enable_metrics(io, args)
     if args.hosting == "asgi":
         if args.workers != 1:
@@ -231,7 +262,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from .hosting.standalone import run
 
     run(io, args.host, args.port, static_files=static, on_started=_announce(args.target, args.host),
-        workers=args.workers)
+        workers=args.workers, http3=args.http3, http3_port=args.http3_port)
     return 0
 
 

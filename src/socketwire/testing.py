@@ -144,6 +144,7 @@ class TestClient(AsyncClient):
         self.default_auth = auth
         self.default_headers = dict(headers or {})
         self.query = dict(query or {})
+        self._pipe: _Pipe | None = None
 
     # -------------------------------------------------------------- recording
 
@@ -249,7 +250,7 @@ class TestClient(AsyncClient):
                 "websocket error",
                 {"status": outcome.status, "body": outcome.body.decode("utf-8", "replace")},
             )
-        pipe = _Pipe()
+        pipe = self._pipe = _Pipe()
         pipe.handler = outcome.attach(pipe.server_side)
         try:
             return await EngineConnection.over_channel(
@@ -258,6 +259,14 @@ class TestClient(AsyncClient):
         except BaseException:
             await pipe.client_side.close()
             raise
+
+    def drop(self) -> None:
+        """Lose the connection as a network failure would: both sides see the transport
+        close, and no close packet is sent either way (the server may keep the session for
+        recovery; the client reconnects if its ``reconnection`` is on)."""
+        pipe, self._pipe = self._pipe, None
+        if pipe is not None and pipe.shut() and pipe.handler is not None:
+            pipe.handler.on_close()
 
     async def __aenter__(self) -> TestClient:
         await self.connect()

@@ -1,13 +1,26 @@
-"""Fixtures for the adapter tests: loop and log hygiene on every test."""
+"""Fixtures for the adapter tests: loop and log hygiene on every test; modules setting
+``VIRTUAL_CLOCK = True`` (the in-process TestClient ones) run on ``virtual_clock``'s loop."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import pytest
+
+from virtual_clock import VirtualClockLoop
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config,
+                                  item: pytest.Item) -> Mapping[str, Any]:
+    """A virtual clock for modules asking for one; asyncio's own loop for the rest (the
+    Redis and cluster tests talk to real servers, which a virtual clock would not wait for)."""
+    module = getattr(item, "module", None)
+    if getattr(module, "VIRTUAL_CLOCK", False):
+        return {"virtual_clock": VirtualClockLoop}
+    return {"asyncio": asyncio.new_event_loop}
 
 
 @pytest.fixture(autouse=True)

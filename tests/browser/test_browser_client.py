@@ -246,7 +246,8 @@ class Page:
 
 
 async def open_page(
-    browser: Any, server: ServerProcess, transports: list[str] | None, classic: bool = False
+    browser: Any, server: ServerProcess, transports: list[str] | None, classic: bool = False,
+    module: str = "/socket.io/socketwire.esm.js",
 ) -> tuple[Any, Page]:
     context = await browser.new_context()
     page = await context.new_page()
@@ -255,7 +256,8 @@ async def open_page(
     if classic:
         await page.add_script_tag(url="/socket.io/socketwire.js")
     else:
-        await page.add_script_tag(content=ESM_IMPORT, type="module")
+        await page.add_script_tag(content=ESM_IMPORT.replace("/socket.io/socketwire.esm.js",
+                                                             module), type="module")
     await page.wait_for_function("typeof window.io === 'function'", timeout=5000)
     # Options every test socket gets: the transports under test, quick reconnection.
     await page.evaluate(
@@ -921,6 +923,39 @@ async def test_classic_script(
     finally:
         await context.close()
     assert result == {"echo": "classic", "same": True, "connect": "function", "manager": "function"}
+
+
+async def test_modules_work_without_a_build(
+    browser: Any, socketwire_server: ServerProcess, transports: list[str] | None
+) -> None:
+    """The ES modules the builds are made from, imported as they are from the server: the
+    page loads index.js, which imports the rest (manager, socket, parser, engine/...)."""
+    if socketwire_server.proc is None:
+        socketwire_server.start()
+    context, page = await open_page(browser, socketwire_server, transports,
+                                    module="/socket.io/socketwire/index.js")
+    try:
+        result = await page.run(
+            """
+            const socket = make();
+            await next(socket, "connect");
+            await upgraded(socket);
+            const echo = await socket.emitWithAck("ack", { modules: [1, 2] });
+            const transport = socket.io.engine.transport.name;
+            socket.disconnect();
+            const loaded = performance.getEntriesByType("resource")
+              .map((entry) => new URL(entry.name).pathname)
+              .filter((path) => path.startsWith("/socket.io/socketwire/"));
+            return { echo, transport, exports: window.exportsOk, loaded, errors: window.errors };
+            """
+        )
+    finally:
+        await context.close()
+    assert result["echo"] == {"modules": [1, 2]} and result["exports"] is True
+    assert result["transport"] == expected_transport(transports)
+    assert {"/socket.io/socketwire/index.js", "/socket.io/socketwire/manager.js",
+            "/socket.io/socketwire/engine/webtransport.js"} <= set(result["loaded"])
+    assert result["errors"] == []
 
 
 async def test_esm_exports(page: Page) -> None:

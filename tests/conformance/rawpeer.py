@@ -260,6 +260,9 @@ def node_reference() -> Iterator[NodeReference]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+        for pipe in (proc.stdin, proc.stdout):  # else: "unclosed file" when collected
+            if pipe is not None:
+                pipe.close()
 
 
 # ----------------------------------------------------------------- loop hygiene

@@ -5,8 +5,9 @@ keep-alive timeouts, without cutting requests in progress."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket as pysocket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,27 @@ async def _connect(port: int, rcvbuf: int | None = None
     return await asyncio.open_connection(sock=sock, limit=2**20)
 
 
+Connect = Callable[..., Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
+
+
+@pytest.fixture
+async def connect() -> AsyncIterator[Connect]:
+    """Opens raw TCP peers (``_connect``'s arguments); each is closed after the test."""
+    writers: list[asyncio.StreamWriter] = []
+
+    async def opener(port: int, rcvbuf: int | None = None
+                     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await _connect(port, rcvbuf)
+        writers.append(writer)
+        return reader, writer
+
+    yield opener
+    for writer in writers:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
 @pytest.fixture
 async def servers() -> AsyncIterator[list[StandaloneServer]]:
     started: list[StandaloneServer] = []
@@ -54,13 +76,13 @@ def _http_conns(server: StandaloneServer) -> list[Any]:
 
 
 async def test_pipelined_requests_never_read_are_bounded(
-    static_dir: Path, servers: list[StandaloneServer]
+    connect: Connect, static_dir: Path, servers: list[StandaloneServer]
 ) -> None:
     """20,000 pipelined GETs whose answers are not read: the server stops reading, holds a
     bounded amount (not 20,000 answers), and answers every request once the client reads."""
     server = await _serve(static_dir)
     servers.append(server)
-    reader, writer = await _connect(server.port, rcvbuf=4096)
+    reader, writer = await connect(server.port, rcvbuf=4096)
     n = 20_000
     request = b"GET /static/blob.txt HTTP/1.1\r\nHost: x\r\n\r\n"
     writer.write(request * n)  # not drained: the client's own transport holds the rest
@@ -85,11 +107,13 @@ async def test_pipelined_requests_never_read_are_bounded(
     writer.close()
 
 
-async def test_header_timeout_answers_408_and_closes(servers: list[StandaloneServer]) -> None:
+async def test_header_timeout_answers_408_and_closes(
+    connect: Connect, servers: list[StandaloneServer]
+) -> None:
     server = await _serve(http_header_timeout=0.5, http_keepalive_timeout=None)
     servers.append(server)
-    silent = await _connect(server.port)
-    partial = await _connect(server.port)
+    silent = await connect(server.port)
+    partial = await connect(server.port)
     partial[1].write(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n")
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -101,10 +125,12 @@ async def test_header_timeout_answers_408_and_closes(servers: list[StandaloneSer
     assert not server.connections
 
 
-async def test_idle_keepalive_connection_is_closed(servers: list[StandaloneServer]) -> None:
+async def test_idle_keepalive_connection_is_closed(
+    connect: Connect, servers: list[StandaloneServer]
+) -> None:
     server = await _serve(http_keepalive_timeout=0.3)
     servers.append(server)
-    reader, writer = await _connect(server.port)
+    reader, writer = await connect(server.port)
     writer.write(b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
     first = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     assert first.startswith(b"HTTP/1.1 404 ") and b"keep-alive" in first
@@ -115,12 +141,14 @@ async def test_idle_keepalive_connection_is_closed(servers: list[StandaloneServe
     assert 0.2 < loop.time() - started < 2.0
 
 
-async def test_timeouts_do_not_cut_requests_in_progress(servers: list[StandaloneServer]) -> None:
+async def test_timeouts_do_not_cut_requests_in_progress(
+    connect: Connect, servers: list[StandaloneServer]
+) -> None:
     """A long-poll that outlasts both timeouts is answered (by the 2 s ping), and the same
     keep-alive connection then serves the next request."""
     server = await _serve(http_header_timeout=0.5, http_keepalive_timeout=0.5)
     servers.append(server)
-    reader, writer = await _connect(server.port)
+    reader, writer = await connect(server.port)
     writer.write(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])

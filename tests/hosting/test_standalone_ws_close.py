@@ -6,7 +6,9 @@ connection at the fragment that holds it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -55,6 +57,12 @@ class RawWS:
             if opcode == 8:
                 return payload
 
+    async def aclose(self) -> None:
+        """Close our end (the server has usually ended its own already)."""
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()
+
     async def ended_within(self, seconds: float) -> bool:
         """Whether the server ends the TCP connection within ``seconds``."""
         try:
@@ -65,12 +73,29 @@ class RawWS:
             return True
 
 
+Opener = Callable[[], Awaitable[RawWS]]
+
+
 @pytest.fixture
-async def server() -> StandaloneServer:
+async def server() -> AsyncIterator[StandaloneServer]:
     io = socketwire.Server(ping_interval=20, ping_timeout=20)
     started = await serve(io, "127.0.0.1", 0)
-    yield started  # type: ignore[misc]
+    yield started
     await started.close()
+
+
+@pytest.fixture
+async def open_ws(server: StandaloneServer) -> AsyncIterator[Opener]:
+    """Opens raw WebSocket peers to ``server``; each is closed after the test."""
+    peers: list[RawWS] = []
+
+    async def opener() -> RawWS:
+        peers.append(await RawWS.open(server.port))
+        return peers[-1]
+
+    yield opener
+    for peer in peers:
+        await peer.aclose()
 
 
 @pytest.mark.parametrize(
@@ -84,9 +109,9 @@ async def server() -> StandaloneServer:
     ],
 )
 async def test_invalid_close_frames_are_answered_then_tcp_ends(
-    server: StandaloneServer, payload: bytes, expected: int
+    open_ws: Opener, payload: bytes, expected: int
 ) -> None:
-    ws = await RawWS.open(server.port)
+    ws = await open_ws()
     ws.writer.write(masked(8, payload))
     answer = await ws.close_frame()
     assert int.from_bytes(answer[:2], "big") == expected
@@ -94,30 +119,30 @@ async def test_invalid_close_frames_are_answered_then_tcp_ends(
     assert await ws.ended_within(PROMPT)
 
 
-async def test_client_close_is_echoed_and_the_server_ends_tcp(server: StandaloneServer) -> None:
-    ws = await RawWS.open(server.port)
+async def test_client_close_is_echoed_and_the_server_ends_tcp(open_ws: Opener) -> None:
+    ws = await open_ws()
     ws.writer.write(masked(8, (4000).to_bytes(2, "big") + b"bye"))
     assert await ws.close_frame() == (4000).to_bytes(2, "big")
     assert await ws.ended_within(PROMPT)
 
 
-async def test_server_close_ends_on_the_peers_reply(server: StandaloneServer) -> None:
-    ws = await RawWS.open(server.port)
+async def test_server_close_ends_on_the_peers_reply(open_ws: Opener) -> None:
+    ws = await open_ws()
     ws.writer.write(masked(1, b"2"))  # a client PING is a protocol error in EIO4: closed
     answer = await ws.close_frame()
     ws.writer.write(masked(8, answer[:2]))
     assert await ws.ended_within(PROMPT)
 
 
-async def test_silent_peer_is_dropped_after_the_close_timer(server: StandaloneServer) -> None:
-    ws = await RawWS.open(server.port)
+async def test_silent_peer_is_dropped_after_the_close_timer(open_ws: Opener) -> None:
+    ws = await open_ws()
     ws.writer.write(masked(8, (999).to_bytes(2, "big")))
     await ws.close_frame()
     assert await ws.ended_within(websocket.WS_CLOSE_TIMEOUT + 1.0)
 
 
-async def test_invalid_utf8_fails_at_its_fragment(server: StandaloneServer) -> None:
-    ws = await RawWS.open(server.port)
+async def test_invalid_utf8_fails_at_its_fragment(open_ws: Opener) -> None:
+    ws = await open_ws()
     ws.writer.write(masked(1, b"4", fin=False) + masked(0, b"\xed\xa0\x80", fin=False))
     answer = await ws.close_frame()  # before the message's last fragment was sent
     assert int.from_bytes(answer[:2], "big") == 1007

@@ -210,12 +210,14 @@ async def _read_until_close_frame(reader: asyncio.StreamReader, timeout: float) 
 
 @pytest.mark.parametrize("flood", ["one-byte", "zero-length"])
 async def test_fragment_flood(hosting: str, flood: str, http: aiohttp.ClientSession) -> None:
-    """R13 / issue 13: a flood of continuation frames is closed quickly. Standalone counts
-    fragments (size limit / 64 per message, here 156) and closes with 1008 as Node's ws;
-    under ASGI the frames are uvicorn's: it reassembles up to its ``ws_max_size`` (set to
-    the size limit by the test servers and ``run_asgi``), so one-byte fragments end in 1009,
-    while zero-length ones (no bytes to count) are reassembled: the message is delivered."""
-    io, _ = make_server(max_http_buffer_size=10_000)
+    """R13 / issue 13: a flood of continuation frames is closed with 1008, as Node's ws does,
+    in both hosts: fragments are counted (size limit / 64 per message, here 1,562; the
+    50,000 one-byte fragments stay under the size limit, so only the count can stop them).
+    Under ASGI
+    the frames are uvicorn's; ``run_asgi`` (and the test servers) run it with socketwire's
+    WebSocket protocol, which counts them: uvicorn's own reassembled zero-length fragments
+    for as long as they came (bounded by bytes only, and they have none)."""
+    io, _ = make_server(max_http_buffer_size=100_000)
     async with running(io, hosting) as url:
         port = int(url.rsplit(":", 1)[1])
         peer = Peer(url + "/socket.io/", http)
@@ -236,15 +238,7 @@ async def test_fragment_flood(hosting: str, flood: str, http: aiohttp.ClientSess
                 await writer.drain()
             except ConnectionError:
                 pass
-            if hosting == "standalone":
-                assert await _read_until_close_frame(reader, 5) == 1008
-            elif flood == "one-byte":
-                assert await _read_until_close_frame(reader, 5) == 1009
-            else:
-                want = b'42["echo","frag"]'
-                received = b""
-                while want not in received:
-                    received += await asyncio.wait_for(reader.read(65536), 10)
+            assert await _read_until_close_frame(reader, 5) == 1008
             writer.close()
             await bystander.check()
         finally:

@@ -169,6 +169,6 @@ async def test_unsolicited_pongs_are_harmless(hosting: str) -> None:
                 await ws.send('42["echo","alive"]')
                 assert await ws.recv() == '42["echo","alive"]'
                 (session,) = io.engine.sessions.values()
-                assert session._timer is not None and not session._awaiting_pong
+                assert session._timer is not None and not session.machine.awaiting_pong
             finally:
                 await peer.close()

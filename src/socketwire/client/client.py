@@ -35,7 +35,7 @@ from ..protocol.parser import Parser, get_parser
 from ..protocol.reasons import Reason
 from .backoff import Backoff
 from .socket import ClientSocket, TimedEmitter, VolatileEmitter
-from .transports import EngineConnection
+from .transports import TRANSPORTS, EngineConnection
 
 __all__ = ["AsyncClient", "Auth"]
 
@@ -211,8 +211,8 @@ class AsyncClient:
             raise ConnectError("already connected")
         main = _url_namespace(url, self._schemes)
         wanted = tuple(transports) if transports is not None else ("polling", "websocket")
-        if not wanted or any(t not in ("polling", "websocket", "webtransport") for t in wanted):
-            raise ValueError("transports must be 'polling', 'websocket' and/or 'webtransport'")
+        if not wanted or any(t not in TRANSPORTS for t in wanted):
+            raise ValueError("transports must be among " + ", ".join(map(repr, TRANSPORTS)))
         self.url = url
         self.auth = auth
         self.headers = dict(headers or {})
@@ -276,7 +276,7 @@ class AsyncClient:
 
     async def _run(self, retry: bool) -> None:
         """The supervisor: connect, serve, and reconnect after a backoff delay."""
-        error: ConnectError = ConnectError("io client disconnect")
+        error: ConnectError = ConnectError(Reason.IO_CLIENT_DISCONNECT)
         first = True
         attempts = 0
         events = self.io

@@ -397,7 +397,7 @@ class ClientSocket(Listeners):
         if self.connected:
             self.client._send([self.client.parser.disconnect(self.namespace)])
             self._on_close(Reason.IO_CLIENT_DISCONNECT)
-        self._settle(ConnectError("io client disconnect"))
+        self._settle(ConnectError(Reason.IO_CLIENT_DISCONNECT))
 
     async def disconnect(self) -> None:
         """Disconnect this namespace; the last one disconnects the whole client."""

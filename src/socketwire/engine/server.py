@@ -16,9 +16,12 @@ from typing import Any, Union
 from ..exceptions import HandshakeError
 from ..log import packet_tracing_wanted, trace_packets
 from ..protocol import eio, jsoncodec, wtframes
+from ..protocol.reasons import Reason
 from .hooks import EngineHooks
 from .http import HttpRequest, HttpResponse, WebSocketChannel, WebSocketHandler
-from .session import OK_HEADERS, EngineSession, SessionState, WebSocketSessionHandler
+from .session import EngineSession, SessionState, WebSocketSessionHandler
+from .transport import WebSocketTransport, WebTransportTransport
+from .transports import TRANSPORTS
 
 __all__ = ["CorsOrigins", "EngineServer", "WebSocketAcceptance"]
 
@@ -166,17 +169,18 @@ class EngineServer:
                 raise HandshakeError(4)
 
     def _open_session(
-        self, transport: str, request: HttpRequest, sid: str | None = None
+        self, transport: str, request: HttpRequest, sid: str | None = None,
+        channel: WebSocketChannel | None = None,
     ) -> EngineSession:
         sid = sid or new_sid(self.sid_prefix)
-        session = EngineSession(self, sid, transport, request)
+        session = EngineSession(self, sid, transport, request, channel)
         self.sessions[sid] = session
         return session
 
     def _open_packet(self, session: EngineSession) -> str:
         upgrades: tuple[str, ...] = ()
-        if session.transport == "polling" and self.allow_upgrades:  # as Node: only polling
-            upgrades = tuple(t for t in ("websocket", "webtransport") if t in self.transports)
+        if self.allow_upgrades:  # as Node: only polling offers any
+            upgrades = tuple(t for t in session.current.upgrades if t in self.transports)
         return eio.encode_open(
             eio.OpenInfo(session.sid, upgrades, self.ping_interval, self.ping_timeout,
                          self.max_http_buffer_size)
@@ -221,12 +225,13 @@ class EngineServer:
             return self._preflight(request, cors)
         try:
             hs = eio.check_request(request.method, request.query, self.transports, False)
-            if hs.transport != "polling":
+            transport = TRANSPORTS.get(hs.transport)
+            if transport is None or not transport.over_http:
                 raise HandshakeError(3)
             if hs.sid is None:
                 await self._check_allowed(request)
                 eio.check_version_of(request.query)
-                session = self._open_session("polling", request)
+                session = self._open_session(transport.name, request)
                 self._start(session)
                 body = self._open_packet(session).encode()
                 headers = [
@@ -239,21 +244,11 @@ class EngineServer:
             session = self.sessions.get(hs.sid)  # type: ignore[assignment]
             if session is None:
                 raise HandshakeError(1)
-            if session.transport != "polling":
-                await session.flushed()  # as Node: what the WebSocket was sent goes out first
-                raise HandshakeError(3)
         except HandshakeError as exc:
             return self.error_response(exc.code, cors)
-        if request.method == "GET":
-            response = await session.handle_poll()
-        elif request.method == "POST":
-            if session.state is SessionState.CLOSING:  # as Node: accepted, and ignored
-                return HttpResponse(200, [*OK_HEADERS, *cors], b"ok")
-            if session.state is not SessionState.OPEN:
-                return self.error_response(1, cors)
-            response = await session.handle_post(request)
-        else:
-            return self.error_response(2, cors)
+        # the session's transport answers: polling takes GETs and POSTs; after an upgrade,
+        # what the WebSocket was sent goes out first, then 400 (as Node)
+        response = await session.handle_request(request)
         response.headers.extend(cors)
         return response
 
@@ -273,7 +268,7 @@ class EngineServer:
         """Check a WebSocket request: accept it (the host answers 101) or refuse it."""
         try:
             hs = eio.check_request("GET", request.query, self.transports, False)
-            if hs.transport != "websocket":
+            if hs.transport != WebSocketTransport.name:
                 raise HandshakeError(3)
             if hs.sid is None:
                 await self._check_allowed(request)
@@ -289,19 +284,18 @@ class EngineServer:
                 raise HandshakeError(3)
         except HandshakeError as exc:
             return self.error_response(exc.code)
-        if session.transport != "polling" or session.upgrading or session.upgraded:
+        if not session.can_upgrade_to(WebSocketTransport.name) or session.upgraded:
             return WebSocketAcceptance(_refuse_after_accept)
         return WebSocketAcceptance(session.begin_upgrade)
 
     def _attach_new(
         self, request: HttpRequest, sid: str, channel: WebSocketChannel,
-        transport: str = "websocket",
+        transport: str = WebSocketTransport.name,
     ) -> WebSocketHandler:
-        session = self._open_session(transport, request, sid)
-        session.attach_websocket(channel)
+        session = self._open_session(transport, request, sid, channel)
         channel.send(self._open_packet(session))
         self._start(session)
-        return WebSocketSessionHandler(session, channel)
+        return WebSocketSessionHandler(session)
 
     # ------------------------------------------------------------- WebTransport
 
@@ -315,7 +309,7 @@ class EngineServer:
         middlewares, which cannot see them).
         """
         try:
-            if "webtransport" not in self.transports:
+            if WebTransportTransport.name not in self.transports:
                 raise HandshakeError(0)
             await self._check_allowed(request)
         except HandshakeError as exc:
@@ -334,13 +328,13 @@ class EngineServer:
         if not isinstance(first, str) or first[:1] != "0":
             return None
         if len(first) == 1:
-            return self._attach_new(request, new_sid(), channel, "webtransport")
+            return self._attach_new(request, new_sid(), channel, WebTransportTransport.name)
         sid = wtframes.session_id_of(first[1:])
         session = self.sessions.get(sid) if sid is not None else None
-        if (session is None or session.state is not SessionState.OPEN or not self.allow_upgrades
-                or session.transport == "webtransport" or session.upgrading or session.upgraded):
+        if (session is None or not self.allow_upgrades or session.upgraded
+                or not session.can_upgrade_to(WebTransportTransport.name)):
             return None
-        return session.begin_upgrade(channel, "webtransport")
+        return session.begin_upgrade(channel, WebTransportTransport.name)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -349,9 +343,9 @@ class EngineServer:
 
     async def shutdown(self) -> None:
         """Close every session (the host is stopping)."""
-        await self.close_all("forced server close")
+        await self.close_all(Reason.FORCED_SERVER_CLOSE)
 
-    async def close_all(self, reason: str = "forced server close") -> None:
+    async def close_all(self, reason: Reason | str = Reason.FORCED_SERVER_CLOSE) -> None:
         """Close every session with ``reason``.
 
         Polling sessions still holding packets get up to ``SHUTDOWN_GRACE`` seconds for
@@ -364,7 +358,7 @@ class EngineServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_GRACE
         while loop.time() < deadline and any(
-            s._ws is None and s._buffer for s in self.sessions.values()
+            s.pending_output() for s in self.sessions.values()
         ):
             await asyncio.sleep(0.01)
 

@@ -8,16 +8,20 @@ import contextlib
 import contextvars
 import logging
 import os
+import types
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from ..engine.http import BodyTooLarge, HttpApp, HttpRequest, HttpResponse, PreparedMessage
 from ..engine.static import StaticFiles
 from ._abort import abort_transport
 
-__all__ = ["ASGIApp", "run_asgi"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["ASGIApp", "run_asgi", "uvicorn_config"]
 
 log = logging.getLogger("socketwire.hosting")
 
@@ -88,46 +92,103 @@ async def _wait_disconnect(receive: Receive) -> None:
         pass
 
 
-class _Channel:
-    """The engine's view of one ASGI WebSocket: a queue drained by a writer task that only
-    exists while there is something to write (an idle connection holds no task)."""
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, None], suspended: Any) -> Generator[Any, Any, None]:
+    """Go on with ``coro`` from the point where it suspended (yielding ``suspended`` to the
+    task running this), passing on what the task sends or throws in."""
+    while True:
+        try:
+            value = yield suspended
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:  # cancelled: the coroutine gets it
+            try:
+                suspended = coro.throw(exc)
+            except StopIteration:
+                return
+        else:
+            try:
+                suspended = coro.send(value)
+            except StopIteration:
+                return
 
-    __slots__ = ("_closing", "_queue", "_queued", "_send", "reading", "request", "writer")
+
+async def _awaiting(awaitable: Awaitable[None]) -> None:
+    await awaitable
+
+
+class _Channel:
+    """The engine's view of one ASGI WebSocket.
+
+    A message is handed to the server's ``send`` at once: its coroutine runs right away
+    and, with uvicorn, finishes without suspending (it writes to the transport). Only when
+    it does suspend (the transport's buffer is full, or another server's ``send`` waits)
+    does a writer task go on with it, and the messages sent meanwhile queue behind it. So an
+    idle connection holds no task, and a message makes no task (issue 13: at 10,000
+    clients with 1 s pings, a task per ping was the largest cost of the ASGI host after the
+    write itself)."""
+
+    __slots__ = ("_closing", "_queue", "_queued", "_reading", "_send", "request", "writer")
 
     def __init__(self, send: Send, request: HttpRequest) -> None:
         self._send = send
-        self._queue: deque[str | bytes | int] = deque()
+        self._queue: deque[str | bytes | int] | None = None  # made when a send suspends
         self._queued = 0
-        self.reading = asyncio.Event()  # cleared while the engine pauses reading
-        self.reading.set()
+        self._reading: asyncio.Future[None] | None = None  # set while reading is paused
         self._closing = False
         self.request = request
         self.writer: asyncio.Task[None] | None = None
 
-    def _kick(self) -> None:
-        if self.writer is None or self.writer.done():
-            self.writer = asyncio.get_running_loop().create_task(self._write())
+    def _busy(self) -> bool:
+        return self.writer is not None and not self.writer.done()
+
+    def _start(self, item: str | bytes | int) -> None:
+        """Run the send of ``item`` up to its first suspension; a writer task goes on from
+        there (then drains the queue)."""
+        if isinstance(item, int):
+            message: dict[str, Any] = {"type": "websocket.close", "code": item}
+        elif isinstance(item, str):
+            message = {"type": "websocket.send", "text": item}
+        else:
+            message = {"type": "websocket.send", "bytes": item}
+        sending = self._send(message)
+        coro = sending if isinstance(sending, Coroutine) else _awaiting(sending)
+        try:
+            suspended = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:  # the connection is gone; the receive loop notices
+            self._gone()
+            return
+        if self._queue is None:
+            self._queue = deque()
+        self.writer = asyncio.get_running_loop().create_task(self._write(coro, suspended))
+
+    def _put(self, item: str | bytes | int, size: int) -> None:
+        if self._busy():
+            assert self._queue is not None
+            self._queue.append(item)
+            self._queued += size
+        else:
+            self._start(item)
 
     def send(self, packet: str | bytes) -> None:
         if self._closing:
             return
-        self._queue.append(packet)
-        self._queued += len(packet)
-        self._kick()
+        self._put(packet, len(packet))
 
     def send_prepared(self, message: PreparedMessage) -> None:
         if self._closing:
             return
-        self._queue.extend(message.packets)
-        self._queued += message.size
-        self._kick()
+        for packet in message.packets:
+            self._put(packet, len(packet))
 
     def close(self, code: int = 1000) -> None:
         if self._closing:
             return
         self._closing = True
-        self._queue.append(code)
-        self._kick()
+        self._put(code, 0)
 
     def abort(self) -> None:
         """Drop the connection and everything queued at once (a slow consumer over the cap).
@@ -137,10 +198,7 @@ class _Channel:
         aborted too, since a close frame behind unread data would never leave.
         """
         self._closing = True
-        self._queue.clear()
-        self._queued = 0
-        if self.writer is not None and not self.writer.done():
-            self.writer.cancel()
+        self._drop()
         transport = getattr(getattr(self._send, "__self__", None), "transport", None)
         if callable(getattr(transport, "abort", None)) and callable(
             getattr(transport, "get_extra_info", None)
@@ -151,10 +209,13 @@ class _Channel:
         return self._queued
 
     def pause_reading(self) -> None:
-        self.reading.clear()
+        if self._reading is None:
+            self._reading = asyncio.get_running_loop().create_future()
 
     def resume_reading(self) -> None:
-        self.reading.set()
+        waiter, self._reading = self._reading, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def flushed(self) -> None:
         writer = self.writer
@@ -170,15 +231,28 @@ class _Channel:
     def stop(self) -> None:
         """The connection is gone: nothing more is written."""
         self._closing = True
-        self._queue.clear()
+        self._drop()
+
+    def _drop(self) -> None:
+        if self._queue is not None:
+            self._queue.clear()
         self._queued = 0
         if self.writer is not None and not self.writer.done():
             self.writer.cancel()
 
-    async def _write(self) -> None:
+    def _gone(self) -> None:
+        self._closing = True
+        if self._queue is not None:
+            self._queue.clear()
+        self._queued = 0
+
+    async def _write(self, coro: Coroutine[Any, Any, None], suspended: Any) -> None:
+        """The writer task: finish the suspended send, then send what queued behind it."""
         send = self._send
         queue = self._queue
+        assert queue is not None
         try:
+            await _resume(coro, suspended)
             while queue:
                 item = queue.popleft()
                 if isinstance(item, int):
@@ -191,9 +265,7 @@ class _Channel:
                 else:
                     await send({"type": "websocket.send", "bytes": item})
         except Exception:  # the connection is gone; the receive loop notices
-            self._closing = True
-            queue.clear()
-            self._queued = 0
+            self._gone()
 
 
 class ASGIApp:
@@ -352,8 +424,8 @@ class ASGIApp:
         limit = self.app.max_http_buffer_size
         try:
             while True:
-                if not channel.reading.is_set():
-                    await channel.reading.wait()  # the engine paused reading (flow control)
+                if channel._reading is not None:
+                    await channel._reading  # the engine paused reading (flow control)
                 message = await receive()
                 kind = message["type"]
                 if kind == "websocket.receive":
@@ -378,14 +450,44 @@ def _byte_size(data: str | bytes) -> int:
     return len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
 
 
+def uvicorn_config(app: Any, host: str = "127.0.0.1", port: int = 3000,
+                   **options: Any) -> uvicorn.Config:
+    """The uvicorn configuration :func:`run_asgi` serves ``app`` with (an :class:`ASGIApp`, or
+    a socketwire ``Server`` wrapped in one); ``options`` are uvicorn's and win.
+
+    uvicorn's WebSocket limit (``ws_max_size``) is the server's ``max_http_buffer_size``; its
+    WebSocket protocol is :class:`~socketwire.hosting._uvicorn.SocketwireWebSocketProtocol`
+    (uvicorn's websockets-sansio one with a fragment-count limit, 1008 as Node's ws, and
+    lighter per-connection state); no permessage-deflate (Node's default) and no
+    WebSocket-level pings (Engine.IO pings).
+    """
+    import uvicorn
+
+    from ._uvicorn import SocketwireWebSocketProtocol
+
+    asgi = app if isinstance(app, ASGIApp) else ASGIApp(app)
+    settings: dict[str, Any] = {
+        "host": host, "port": port, "log_level": "warning", "lifespan": "on",
+        "timeout_graceful_shutdown": 5,
+        "ws": SocketwireWebSocketProtocol,
+        "ws_per_message_deflate": False,  # Node's default: no compression
+        # uvicorn reassembles fragmented messages itself: no further than socketwire accepts
+        # (it closes with 1009 past it), instead of its own 16 MiB
+        "ws_max_size": asgi.app.max_http_buffer_size,
+        # Engine.IO's heartbeat already checks the peer: no second timer per connection
+        "ws_ping_interval": None,
+    }
+    settings.update(options)
+    return uvicorn.Config(asgi, **settings)
+
+
 def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any) -> None:
     """Serve ``app`` with uvicorn (must be installed), blocking until SIGINT or SIGTERM.
 
     On shutdown the sessions are closed first: uvicorn waits for requests in flight before
     its lifespan shutdown, and a pending long-poll would otherwise hold it up to a ping
-    interval. uvicorn's WebSocket limit (``ws_max_size``) is set to the server's
-    ``max_http_buffer_size`` and its own WebSocket pings are off (Engine.IO pings); the
-    garbage collector is tuned once listening (:func:`socketwire.hosting.tune_gc`).
+    interval. uvicorn is configured by :func:`uvicorn_config`; the garbage collector is
+    tuned once listening (:func:`socketwire.hosting.tune_gc`).
     """
     import uvicorn
 
@@ -402,14 +504,4 @@ def run_asgi(app: Any, host: str = "127.0.0.1", port: int = 3000, **kwargs: Any)
             await asgi.app.shutdown()
             await super().shutdown(sockets=sockets)
 
-    config = uvicorn.Config(
-        asgi, host=host, port=port, log_level="warning", lifespan="on",
-        timeout_graceful_shutdown=5,
-        ws_per_message_deflate=False,  # Node's default: no compression
-        # uvicorn reassembles fragmented messages itself: no further than socketwire accepts
-        # (it closes with 1009 past it), instead of its own 16 MiB
-        ws_max_size=asgi.app.max_http_buffer_size,
-        # Engine.IO's heartbeat already checks the peer: no second timer per connection
-        ws_ping_interval=None,
-    )
-    _Server(config).run()
+    _Server(uvicorn_config(asgi, host, port)).run()

@@ -10,7 +10,9 @@ Other HTTP/3 requests get 404: pages and polling stay on the TCP host.
 
 Certificates: browsers trust a self-signed certificate for WebTransport when the page passes
 its SHA-256 hash (``serverCertificateHashes``) and it is ECDSA with a validity of at most 14
-days; :func:`self_signed_certificate` makes one (``Certificate.sha256``).
+days; :func:`self_signed_certificate` makes one (``Certificate.sha256``), in
+:mod:`socketwire.hosting.certificates`. The channel and its flow control are in
+:mod:`socketwire.hosting.wtchannel`; both are re-exported here.
 
 Needs the ``webtransport`` extra (aioquic).
 """
@@ -18,12 +20,9 @@ Needs the ``webtransport`` extra (aioquic).
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import logging
-import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+import weakref
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,21 +33,16 @@ from aioquic.h3.events import DataReceived, H3Event, HeadersReceived, WebTranspo
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import stream_is_unidirectional
 from aioquic.quic.events import ConnectionTerminated, ProtocolNegotiated, QuicEvent, StreamReset
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from ..engine.http import (
-    HttpRequest,
-    HttpResponse,
-    PreparedMessage,
-    WebSocketHandler,
-    WebTransportApp,
-)
-from ..protocol.wtframes import FrameDecoder, encode_frame
+from ..engine.http import HttpRequest, HttpResponse, WebTransportApp
+from ..protocol.wtframes import FrameDecoder
+from .certificates import CERTIFICATE_DAYS, Certificate, self_signed_certificate
+from .wtchannel import WT_HIGH_WATER, WT_LOW_WATER, WebTransportChannel
 
 __all__ = [
+    "CERTIFICATE_DAYS",
+    "WT_HIGH_WATER",
+    "WT_LOW_WATER",
     "Certificate",
     "Http3Server",
     "WebTransportChannel",
@@ -56,147 +50,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("socketwire.hosting")
-
-CERTIFICATE_DAYS = 10
-"""Validity of :func:`self_signed_certificate` (browsers take at most 14 days by hash)."""
-
-
-# ------------------------------------------------------------------ certificates
-
-
-@dataclass(frozen=True, slots=True)
-class Certificate:
-    """A certificate and its private key, for the HTTP/3 host."""
-
-    certificate: x509.Certificate
-    private_key: ec.EllipticCurvePrivateKey
-
-    @property
-    def sha256(self) -> bytes:
-        """SHA-256 of the DER certificate: the ``value`` of a browser's
-        ``serverCertificateHashes`` entry (``{algorithm: "sha-256", value}``)."""
-        return self.certificate.fingerprint(hashes.SHA256())
-
-    def certificate_pem(self) -> bytes:
-        """The certificate, PEM-encoded."""
-        return self.certificate.public_bytes(serialization.Encoding.PEM)
-
-    def private_key_pem(self) -> bytes:
-        """The private key, PEM-encoded (PKCS #8, unencrypted)."""
-        return self.private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-
-    @classmethod
-    def load(cls, certfile: str | os.PathLike[str], keyfile: str | os.PathLike[str]) -> Certificate:
-        """Read a PEM certificate (the first of a chain) and its ECDSA key."""
-        with open(certfile, "rb") as f:
-            cert = x509.load_pem_x509_certificate(f.read())
-        with open(keyfile, "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise ValueError(f"{keyfile}: the HTTP/3 host takes an ECDSA private key")
-        return cls(cert, key)
-
-
-def self_signed_certificate(
-    hosts: Iterable[str] = ("localhost", "127.0.0.1", "::1"),
-    days: float = CERTIFICATE_DAYS,
-) -> Certificate:
-    """A fresh self-signed ECDSA P-256 certificate for ``hosts`` (names or IP addresses),
-    valid from a minute ago for ``days`` (at most 14, what browsers accept by hash)."""
-    if not 0 < days <= 14:
-        raise ValueError("a certificate trusted by its hash may be valid for 14 days at most")
-    hosts = list(hosts)
-    key = ec.generate_private_key(ec.SECP256R1())
-    names: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            names.append(x509.DNSName(host))
-    common_name = hosts[0] if hosts else "socketwire"
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(start + datetime.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return Certificate(cert, key)
-
-
-# --------------------------------------------------------------------- channel
-
-
-class WebTransportChannel:
-    """The stream of one WebTransport session, as the engine's message channel: every
-    Engine.IO packet sent is one frame on the stream."""
-
-    __slots__ = ("_closed", "_protocol", "handler", "session_id", "stream_id")
-
-    def __init__(self, protocol: _H3Protocol, session_id: int, stream_id: int) -> None:
-        self._protocol = protocol
-        self.session_id = session_id
-        self.stream_id = stream_id
-        self.handler: WebSocketHandler | None = None
-        self._closed = False
-
-    def send(self, packet: str | bytes) -> None:
-        """Queue one packet on the stream."""
-        self._write(encode_frame(packet))
-
-    def send_prepared(self, message: PreparedMessage) -> None:
-        """Queue a broadcast's packets (framed once, shared by every recipient)."""
-        frames = message.wt_frames
-        if frames is None:
-            frames = message.wt_frames = b"".join(encode_frame(p) for p in message.packets)
-        self._write(frames)
-
-    def _write(self, data: bytes) -> None:
-        if self._closed:
-            return
-        self._protocol._quic.send_stream_data(self.stream_id, data)
-        self._protocol.transmit_soon()
-
-    def close(self, code: int = 1000) -> None:
-        """End the stream and the session (after what is queued)."""
-        if self._closed:
-            return
-        self._closed = True
-        self._protocol.end_session(self.session_id, self.stream_id)
-
-    def abort(self) -> None:
-        """Drop the stream and everything queued on it at once, then end the session."""
-        if self._closed:
-            return
-        self._closed = True
-        self._protocol.end_session(self.session_id, self.stream_id, reset=True)
-
-    def buffered_amount(self) -> int:
-        """Bytes written to the stream that the peer has not acknowledged yet."""
-        return self._protocol.unacknowledged(self.stream_id)
-
-    async def flushed(self) -> None:
-        """Hand what is queued to the network now."""
-        self._protocol.transmit()
-        await asyncio.sleep(0)
-
-    def _closed_by_peer(self) -> None:
-        self._closed = True
-        handler, self.handler = self.handler, None
-        if handler is not None:
-            handler.on_close()
-
 
 # -------------------------------------------------------------------- sessions
 
@@ -223,6 +76,9 @@ class _H3Protocol(QuicConnectionProtocol):
         self._sessions: dict[int, _Session] = {}
         self._pending: set[asyncio.Task[None]] = set()
         self._transmit_scheduled = False
+        self._draining: set[WebTransportChannel] = set()  # write-paused: waiting for acks
+        self._held_windows: set[int] = set()
+        self._hold_windows_of(self._quic)
 
     # ------------------------------------------------------------- sending
 
@@ -235,6 +91,41 @@ class _H3Protocol(QuicConnectionProtocol):
     def _transmit_now(self) -> None:
         self._transmit_scheduled = False
         self.transmit()
+
+    def watch_drain(self, channel: WebTransportChannel) -> None:
+        """Check ``channel`` for drained data whenever the peer's packets arrive (its acks
+        come in them)."""
+        self._draining.add(channel)
+
+    def datagram_received(self, data: bytes | str, addr: Any) -> None:
+        """Handle a datagram, then resume the channels whose peer caught up."""
+        super().datagram_received(data, addr)
+        if self._draining:
+            for channel in [c for c in self._draining if c.check_drained()]:
+                self._draining.discard(channel)
+
+    def hold_window(self, stream_id: int, hold: bool) -> None:
+        """Stop (or let again) the stream's receive window grow: while a channel does not
+        read, its peer may send at most what the window already allows."""
+        if hold:
+            self._held_windows.add(stream_id)
+        elif stream_id in self._held_windows:
+            self._held_windows.discard(stream_id)
+            self.transmit_soon()  # a window raise may be due now
+
+    def _hold_windows_of(self, quic: Any) -> None:
+        """aioquic raises a stream's receive window as data arrives, not as it is consumed,
+        and has no setting for it: its window step is skipped for the held streams."""
+        raise_limits: Callable[..., None] | None = getattr(quic, "_write_stream_limits", None)
+        if raise_limits is None:
+            return  # another aioquic: windows grow as usual (the held packets still wait)
+        held = self._held_windows
+
+        def write_stream_limits(builder: Any, space: Any, stream: Any) -> None:
+            if stream.stream_id not in held:
+                raise_limits(builder=builder, space=space, stream=stream)
+
+        quic._write_stream_limits = write_stream_limits
 
     def unacknowledged(self, stream_id: int) -> int:
         """Bytes of ``stream_id`` sent or queued but not acknowledged by the peer."""
@@ -374,7 +265,7 @@ class _H3Protocol(QuicConnectionProtocol):
                     return
                 channel.handler = handler
             else:
-                channel.handler.on_message(packet)
+                channel.deliver(packet)
             if event.session_id not in self._sessions:
                 return  # the session was closed by that packet
         if session.decoder.error is not None:
@@ -402,6 +293,7 @@ class _H3Protocol(QuicConnectionProtocol):
         if session.timer is not None:
             session.timer.cancel()
         if session.channel is not None:
+            self._draining.discard(session.channel)
             session.channel._closed_by_peer()
 
 
@@ -428,6 +320,12 @@ class Http3Server:
         self.upgrade_timeout = app.upgrade_timeout if upgrade_timeout is None else upgrade_timeout
         self._server: QuicServer | None = None
         self._transport: asyncio.DatagramTransport | None = None
+        self._protocols: weakref.WeakSet[_H3Protocol] = weakref.WeakSet()
+
+    def channels(self) -> list[WebTransportChannel]:
+        """The streams of the WebTransport sessions open now."""
+        return [session.channel for protocol in list(self._protocols)
+                for session in protocol._sessions.values() if session.channel is not None]
 
     @property
     def port(self) -> int:
@@ -451,7 +349,9 @@ class Http3Server:
         configuration = self._configuration()
 
         def create_protocol(*args: Any, **kwargs: Any) -> _H3Protocol:
-            return _H3Protocol(*args, host=self, **kwargs)
+            protocol = _H3Protocol(*args, host=self, **kwargs)
+            self._protocols.add(protocol)
+            return protocol
 
         transport, protocol = await loop.create_datagram_endpoint(
             lambda: QuicServer(configuration=configuration, create_protocol=create_protocol),

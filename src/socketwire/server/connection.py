@@ -66,7 +66,7 @@ class ServerConnection:
     def _connect_timed_out(self) -> None:
         self._connect_timer = None
         if not self.sockets:
-            self.session.close("forced close")
+            self.session.close(Reason.FORCED_CLOSE)
 
     # ------------------------------------------------------------- engine side
 
@@ -113,7 +113,7 @@ class ServerConnection:
         """Close the whole connection: sockets get ``reason``, then the session closes."""
         for socket in list(self.sockets.values()):
             socket._on_close(reason)
-        self.session.close("forced close")
+        self.session.close(Reason.FORCED_CLOSE)
 
     def track(self, task: asyncio.Task[Any]) -> None:
         """Count a running coroutine handler: past ``max_pending_handlers`` the connection
@@ -134,7 +134,7 @@ class ServerConnection:
         """Disconnect every namespace socket (each gets a DISCONNECT), then close the session."""
         for socket in list(self.sockets.values()):
             socket.disconnect()
-        self.session.close("forced close")
+        self.session.close(Reason.FORCED_CLOSE)
 
     def _remove(self, socket: Socket) -> None:
         if self.sockets.get(socket.nsp.name) is socket:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ..adapters.base import Adapter
 from ..adapters.memory import InMemoryAdapter, SessionAwareAdapter
@@ -31,12 +31,6 @@ if TYPE_CHECKING:
     from .socket import Socket
 
 __all__ = ["Server"]
-
-CLIENT_FILES: dict[str, Literal["classic", "esm"]] = {
-    "socketwire.js": "classic",
-    "socketwire.esm.js": "esm",
-}
-
 
 class Server:
     """A Socket.IO v4 server.
@@ -273,12 +267,12 @@ class Server:
 
     async def handle_http(self, request: HttpRequest) -> HttpResponse:
         """Answer an HTTP request under ``path`` (the browser client files, then Engine.IO)."""
-        if self.serve_client and request.method in ("GET", "HEAD"):
-            kind = CLIENT_FILES.get(request.path[len(self.engine.path):])
-            if kind is not None and request.path.startswith(self.engine.path):
-                from ..static import browser_client_source
+        if (self.serve_client and request.method in ("GET", "HEAD")
+                and request.path.startswith(self.engine.path)):
+            from ..static import browser_client_file
 
-                body = browser_client_source(kind)
+            body = browser_client_file(request.path[len(self.engine.path):])
+            if body is not None:
                 headers = [("Content-Type", "application/javascript; charset=utf-8"),
                            ("Content-Length", str(len(body))), ("Cache-Control", "no-cache"),
                            *self.engine.cors_headers(request)]  # a cross-origin import
@@ -338,7 +332,7 @@ class Server:
         for nsp in list(self.namespaces.values()):
             for socket in list(nsp.sockets.values()):
                 socket._on_close(Reason.SERVER_SHUTTING_DOWN)  # no DISCONNECT: clients retry
-        await self.engine.close_all("forced server close")
+        await self.engine.close_all(Reason.FORCED_SERVER_CLOSE)
         if self._adapter_inits:
             await asyncio.gather(*self._adapter_inits, return_exceptions=True)
         if self._adapters_open:  # once, however many times the host calls it
