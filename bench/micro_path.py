@@ -13,8 +13,8 @@ Client frames are masked with a random key, as browsers mask them.
 Scenarios: ``echo`` (``42["echo",<32 B>]`` and its answer), ``ack`` (``421["ack",<32 B>]`` and
 ``431[...]``), ``broadcast`` (``42["broadcast",1,<32 B>]`` from one of 100 clients, and
 its 100 deliveries: the figure is per delivery), ``ws-connect`` (upgrade request, Engine.IO
-open, Socket.IO CONNECT and its reply, close frame), ``polling`` (the load generator's polling churn: GET open, POST ``40``, GET the
-CONNECT reply, POST ``1``).
+open, Socket.IO CONNECT and its reply, close frame), ``polling`` (the load generator's polling
+churn: GET open, POST ``40``, GET the CONNECT reply, POST ``1``).
 
 ``--callgrind`` runs this script under ``valgrind --tool=callgrind`` twice per scenario (N and
 5N operations) and prints (instructions(5N) - instructions(N)) / 4N: start-up cancels out, and
