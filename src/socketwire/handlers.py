@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
 __all__ = [
@@ -69,6 +70,16 @@ class Handler:
     def __init__(self, fn: Callable[..., Any], once: bool = False) -> None:
         self.fn = fn
         self.once = once
+        if type(fn) is FunctionType and fn.__defaults__ is None and fn.__kwdefaults__ is None:
+            # the common case (handlers defined in a connection handler, one per socket):
+            # plain functions keyed by their code alone
+            shape = _SHAPES.get(fn.__code__)
+            if shape is None:
+                shape = _SHAPES[fn.__code__] = _shape(fn)
+                if len(_SHAPES) > 4096:
+                    _SHAPES.clear()
+            self.shape: _Shape = shape
+            return
         code = getattr(fn, "__code__", None)
         if getattr(fn, "__defaults__", None) or getattr(fn, "__kwdefaults__", None):
             code = None  # defaults change the shape: not shared through the code object
@@ -80,7 +91,7 @@ class Handler:
                 if len(_SHAPES) > 4096:
                     _SHAPES.clear()
                 _SHAPES[key] = shape
-        self.shape: _Shape = shape
+        self.shape = shape
 
     @property
     def is_async(self) -> bool:
