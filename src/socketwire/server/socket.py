@@ -376,9 +376,11 @@ class Socket(Listeners):
         if hooks.event_received:
             for hook in hooks.event_received:
                 hook(self, data)
-        handlers = self._events._listeners.get(event if type(event) is str else str(event))
-        if not handlers:
+        handlers: Any = self._events._listeners.get(event if type(event) is str else str(event))
+        if handlers is None:
             return
+        if type(handlers) is Handler:
+            handlers = (handlers,)
         timed = hooks.handler_done or hooks.handler_log is not None
         for h in handlers:  # a tuple: handlers added or removed meanwhile do not change it
             if h.once:
