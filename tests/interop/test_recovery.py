@@ -248,3 +248,33 @@ async def test_refusing_middleware_on_recovery(js: JsDriver, hosting: str) -> No
         await asyncio.sleep(0.5)  # five reconnection delays
         assert len(js.events("a", "reconnect_attempt")) == attempts == 1
         assert len(js.events("a", "connect_error")) == 1
+
+
+@transports
+async def test_recovery_with_the_msgpack_parser(js: JsDriver, hosting: str, transport: str) -> None:
+    # socket.io-msgpack-parser on both sides: the offset travels as the last (string) argument
+    io = socketwire.Server(parser="msgpack", connection_state_recovery=True)
+    seen = Seen()
+    install_basics(io, seen)
+    async with interop_support.serving(io, hosting, js.reset) as url:
+        info = await js.connect("a", url, transport, parser="msgpack", **FAST)
+        sid = info["id"]
+        await js.emit_ack("a", "join", "room1")
+        [(_, before)] = seen.of("connection")
+        io.to("room1").emit("ev", 1)
+        await js.wait("a", "event", "ev")
+        await drop_and_wait(js, seen, "a", 1)
+        io.to("room1").emit("ev", 2, b"\x00\xff")
+        before.emit("ev", 3, {"b": b"\x01"})
+        io.emit("ev", 4)
+        await js.wait("a", "connect", count=2)
+        again = js.events("a", "connect")[1]
+        assert again["id"] == sid and again["recovered"] is True
+        assert timeline(js, "a") == [
+            ("connect", False), ("ev", 1), ("ev", 2), ("ev", 3), ("ev", 4), ("connect", True),
+        ]
+        got = [a[:-1] for a in js.received("a", "ev")]
+        assert got == [[1], [2, b"\x00\xff"], [3, {"b": b"\x01"}], [4]]
+        assert all(isinstance(a[-1], str) for a in js.received("a", "ev"))
+        whoami = await js.emit_ack("a", "whoami")
+        assert whoami["args"][0][2] == sorted([sid, "room1"])
