@@ -59,6 +59,20 @@ def recovery_app(max_disconnection: float = 120.0) -> socketwire.Server:
 
             asyncio.get_running_loop().call_later(0.05, later)
 
+        @socket.on("drop-emit")
+        def drop_emit(room: str) -> None:
+            socket.conn.close()
+
+            def later() -> None:
+                socket.emit("ev", "own 1")
+                io.to(room).emit("ev", "room")
+                socket.volatile.emit("ev", "volatile")
+                socket.emit("ev", "with ack", callback=lambda *answer: None)
+                socket.emit("ev", "own 2")
+                io.emit("ev", "all")
+
+            asyncio.get_running_loop().call_later(0.05, later)
+
     return io
 
 
