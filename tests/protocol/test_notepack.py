@@ -162,3 +162,32 @@ def test_truncated_type0_extensions_are_refused_not_crashing() -> None:
         for cut in range(len(data)):
             with pytest.raises(ValueError):
                 notepack.loads(data[:cut])
+
+
+def _as_parser_reads(value: Any) -> Any:
+    """notepack 2's decoded value as socketwire's msgpack parser gives it: as notepack.loads,
+    but ``undefined`` is ``None`` in maps too (a member present, as in the Node server)."""
+    if _undefined(value):
+        return None
+    if isinstance(value, list):
+        return [_as_parser_reads(v) for v in value]
+    if isinstance(value, dict) and not ({"$buffer", "$arraybuffer", "$date"} & set(value)):
+        return {k: _as_parser_reads(v) for k, v in value.items()}
+    return _expected(value)
+
+
+@pytest.mark.parametrize("case", VECTORS["cases"], ids=[c["name"] for c in VECTORS["cases"]])
+def test_the_msgpack_parser_reads_type0_extensions_as_notepack_2(case: dict[str, Any]) -> None:
+    # socket.io-msgpack-parser decodes with notepack.io 2 (its Node build): an EVENT carrying
+    # the vector's value as its argument
+    from socketwire.protocol.msgpackparser import MsgpackParser
+
+    value = bytes.fromhex(case["hex"])
+    message = b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x92\xa2ev" + value
+    packet = MsgpackParser().decoder().feed(message)
+    assert packet is not None and "value" in case["notepack2"]
+    assert packet.data == ["ev", _as_parser_reads(case["notepack2"]["value"])]
+
+
+def test_vectors_come_from_notepack_2_too() -> None:
+    assert VECTORS["versions"]["notepack.io (socket.io-msgpack-parser)"].startswith("2.")

@@ -21,12 +21,13 @@ a payload starting with ``{`` is JSON, anything else MessagePack.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
 import orjson
 
-__all__ = ["dumps", "dumps_json", "loads", "loads_any", "loads_json"]
+__all__ = ["dumps", "dumps_json", "loads", "loads_any", "loads_json", "unpack_framed"]
 
 
 class _Undefined:
@@ -72,10 +73,11 @@ class _Ambiguous(Exception):
 
 
 class _Decoding:
-    __slots__ = ("data", "fix", "framings")
+    __slots__ = ("data", "fix", "framings", "undefined")
 
-    def __init__(self, data: bytes, framings: list[bool] | None = None) -> None:
+    def __init__(self, data: bytes, undefined: Any, framings: list[bool] | None = None) -> None:
         self.data = data
+        self.undefined = undefined
         self.fix = False
         # with an ext 8 header of a fixext size somewhere in the bytes: for each type-0
         # extension, in order, whether it was framed as fixext (found by _type0_framings)
@@ -102,7 +104,7 @@ class _Decoding:
             return bytes(data)  # an ArrayBuffer
         if size == 1:
             self.fix = True
-            return UNDEFINED
+            return self.undefined
         if size == 8:
             ms = int.from_bytes(data, "big", signed=True)
             return _iso(_EPOCH + _dt.timedelta(milliseconds=ms))
@@ -173,22 +175,30 @@ def _fix(value: Any) -> Any:
 
 def loads(data: bytes) -> Any:
     """Decode a notepack.io MessagePack payload (raises ``ValueError`` when malformed)."""
-    state = _Decoding(data)
     try:
-        try:
-            value = _unpack(data, state)
-        except _Ambiguous:
-            state = _Decoding(data, _type0_framings(data))
-            value = _unpack(data, state)
+        value, undefined_met = unpack_framed(data, _unpack, UNDEFINED)
     except (msgpack.UnpackException, ValueError, TypeError) as err:
         raise ValueError(f"malformed MessagePack: {err}") from err
-    if state.fix or (b"\xff" in data and _has_timestamp(value)):
+    if undefined_met or (b"\xff" in data and _has_timestamp(value)):
         value = _fix(value)
     return value
 
 
-def _unpack(data: bytes, state: _Decoding) -> Any:
-    return msgpack.unpackb(data, raw=False, strict_map_key=False, ext_hook=state.ext,
+def unpack_framed(data: bytes, unpack: Callable[[bytes, Callable[[int, bytes], Any]], Any],
+                  undefined: Any) -> tuple[Any, bool]:
+    """``unpack(data, ext_hook)`` with a hook that reads notepack's extensions as notepack
+    does, type 0 by its framing byte (``undefined`` stands for JavaScript's ``undefined``);
+    returns the value and whether an ``undefined`` was met. Errors of ``unpack`` propagate."""
+    state = _Decoding(data, undefined)
+    try:
+        return unpack(data, state.ext), state.fix
+    except _Ambiguous:
+        state = _Decoding(data, undefined, _type0_framings(data))
+        return unpack(data, state.ext), state.fix
+
+
+def _unpack(data: bytes, ext_hook: Callable[[int, bytes], Any]) -> Any:
+    return msgpack.unpackb(data, raw=False, strict_map_key=False, ext_hook=ext_hook,
                            timestamp=0)
 
 
