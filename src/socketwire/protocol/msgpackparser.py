@@ -7,6 +7,12 @@ socket.io-msgpack-parser (the official Node server and client with ``parser:
 require("socket.io-msgpack-parser")``, or socket.io-client's ``socket.io.msgpack.min.js``)
 understand it.
 
+What notepack.io 2 (socket.io-msgpack-parser's codec) writes for JavaScript values MessagePack
+has no type for is read back as a Node server reads it, told apart by the framing byte:
+``undefined`` (fixext 1 type 0) as ``None``, a ``Date`` (fixext 8 type 0) as its JSON string
+(what the JSON parser delivers), an ``ArrayBuffer`` or typed array (ext 8 / 16 / 32 type 0,
+of any size) as ``bytes``; other extensions as ``[type, bytes]``.
+
 Needs the ``msgpack`` package (``pip install socketwire[msgpack]``).
 """
 
