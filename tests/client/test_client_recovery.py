@@ -94,6 +94,28 @@ async def test_the_dropped_sockets_own_emits_are_replayed(clients: Any, kind: st
 
 
 @pytest.mark.parametrize("kind", TARGETS)
+async def test_asyncclient_recovers_with_the_msgpack_parser(clients: Any, kind: str) -> None:
+    # socket.io-msgpack-parser on the Node server; offsets and missed events as with JSON
+    async with serving(kind, parser="msgpack") as url:
+        client = clients(parser="msgpack", **FAST)
+        seen = Timeline(client)
+        await client.connect(url)
+        sid = client.sid
+        assert await client.emit_with_ack("join", "room1") == sorted([sid, "room1"])
+        client.emit("send", 1)
+        await seen.wait_for(lambda: ("ev", 1) in seen.items)
+        client.emit("drop-emit", "room1")
+        await seen.wait_for(lambda: len(seen.connects()) == 2)
+        assert seen.items == [
+            ("connect", False, sid), ("ev", 1), ("ev", "own 1"), ("ev", "room"),
+            ("ev", "own 2"), ("ev", "all"), ("connect", True, sid),
+        ]
+        state = await client.emit_with_ack("state")
+        assert state == {"rooms": sorted([sid, "room1"]), "data": {"joined": "room1"},
+                         "recovered": True}
+
+
+@pytest.mark.parametrize("kind", TARGETS)
 async def test_no_event_before_the_drop(clients: Any, kind: str) -> None:
     # beyond Node: socketwire restores a socket that had no offset to send; Node cannot
     async with serving(kind) as url:
