@@ -134,6 +134,7 @@ async def test_emits_on_the_dropped_socket_are_replayed_once_in_order(
         before.volatile.emit("ev", 97)  # volatile: not kept (as Node)
         before.emit("ev", 98, callback=lambda *a: None)  # with an ack id: not kept (as Node)
         before.emit("ev", 6)
+        before.emit("bin", b"\x00\xff", {"nested": b"\x01"})  # binary: attachments replayed
         await js.wait("a", "connect", count=2)
         again = js.events("a", "connect")[1]
         assert again["id"] == sid and again["recovered"] is True
@@ -141,6 +142,8 @@ async def test_emits_on_the_dropped_socket_are_replayed_once_in_order(
             ("connect", False), ("ev", 1), ("ev", 2), ("ev", 3), ("ev", 4), ("ev", 5),
             ("ev", 6), ("connect", True),
         ]
+        [binary] = js.received("a", "bin")
+        assert binary[:2] == [b"\x00\xff", {"nested": b"\x01"}]
         # the recovered socket (a new object, same id) goes on; the next event arrives once
         [(_, after)] = [c for c in seen.of("connection") if c[1] is not before]
         after.emit("ev", 7)
