@@ -82,7 +82,7 @@ class ServerConnection:
             return
         socket = self.sockets.get(packet.nsp)
         if socket is not None:
-            if packet.type is _EVENT and not socket._middlewares:
+            if packet.type is _EVENT and socket._direct:
                 socket._dispatch(packet)  # the hot path of Socket._on_packet
             elif packet.type == SioType.CONNECT or packet.type == SioType.CONNECT_ERROR:
                 self.close(Reason.PARSE_ERROR)  # duplicate CONNECT, or CONNECT_ERROR from a client
@@ -239,8 +239,12 @@ class ServerConnection:
         if self.server.hooks.connection:
             for hook in self.server.hooks.connection:
                 hook(socket)
+        started = False
         for handler in list(nsp._events.get("connection")):
-            call_handler(handler, (socket,), event="connection")
+            if call_handler(handler, (socket,), event="connection") is not None:
+                started = True
+        if started and socket.connected:
+            socket._hold_until_started()
 
     def _connect_error(self, name: str, message: str, data: Any) -> None:
         payload: dict[str, Any] = {"message": message}

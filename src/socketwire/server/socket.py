@@ -140,6 +140,9 @@ class Socket(Listeners):
         Listeners.__init__(self)
         # replaced by a list / dict of its own when first used: most sockets never do
         self._middlewares: tuple[Handler, ...] = ()
+        # EVENTs may go straight to _dispatch (no middleware, nothing held back)
+        self._direct = True
+        self._held: list[SioPacket] | None = None
         self._acks: dict[int, _AckEntry] = _NO_ACKS
         if session is not None and session.rooms:
             nsp.adapter.add_all(self.id, session.rooms)  # as Node: before the middlewares
@@ -172,7 +175,24 @@ class Socket(Listeners):
         Raising refuses the packet: the socket's ``error`` listeners get the exception.
         """
         self._middlewares = (*self._middlewares, Handler(middleware))
+        self._direct = False
         return middleware
+
+    def _hold_until_started(self) -> None:
+        """Keep this socket's packets back until the coroutine ``connection`` handlers just
+        spawned have run their first step (where they register their event handlers), as
+        Node's run synchronously before any packet of the client is read. Their tasks' first
+        steps are already scheduled; the release is scheduled after them."""
+        self._direct = False
+        self._held = []
+        asyncio.get_running_loop().call_soon(self._release_held)
+
+    def _release_held(self) -> None:
+        held, self._held = self._held or [], None
+        self._direct = not self._middlewares
+        for packet in held:
+            if self.connected:
+                self._on_packet(packet)
 
     # --------------------------------------------------------------- emitting
 
@@ -350,6 +370,9 @@ class Socket(Listeners):
     # -------------------------------------------------------------- incoming
 
     def _on_packet(self, packet: SioPacket) -> None:
+        if self._held is not None:
+            self._held.append(packet)
+            return
         kind = packet.type
         if kind is _EVENT or kind is _BINARY_EVENT:
             if self._middlewares:
