@@ -11,9 +11,10 @@ transport that records what is written instead of a socket: everything but the s
 Client frames are masked with a random key, as browsers mask them.
 
 Scenarios: ``echo`` (``42["echo",<32 B>]`` and its answer), ``ack`` (``421["ack",<32 B>]`` and
-``431[...]``), ``ws-connect`` (upgrade request, Engine.IO open, Socket.IO CONNECT and its reply,
-close frame), ``polling`` (the load generator's polling churn: GET open, POST ``40``, GET the
-CONNECT reply, POST ``1``).
+``431[...]``), ``broadcast`` (``42["broadcast",1,<32 B>]`` from one of 100 clients, and
+its 100 deliveries: the figure is per delivery), ``ws-connect`` (upgrade request, Engine.IO
+open, Socket.IO CONNECT and its reply, close frame), ``polling`` (the load generator's polling
+churn: GET open, POST ``40``, GET the CONNECT reply, POST ``1``).
 
 ``--callgrind`` runs this script under ``valgrind --tool=callgrind`` twice per scenario (N and
 5N operations) and prints (instructions(5N) - instructions(N)) / 4N: start-up cancels out, and
@@ -38,7 +39,8 @@ from server import make_server
 from socketwire.hosting.standalone import serve
 
 PAYLOAD = "x" * 32
-SCENARIOS = ("echo", "ack", "ws-connect", "polling")
+SCENARIOS = ("echo", "ack", "broadcast", "ws-connect", "polling")
+BROADCAST_CLIENTS = 100
 MASK = bytes([0x3A, 0x91, 0x5C, 0xE7])
 
 
@@ -217,6 +219,21 @@ async def run(scenario: str, count: int) -> float:
                 proto.data_received(frame)
                 written.clear()
             return (time.process_time() - begin) / count
+        if scenario == "broadcast":
+            clients = [await open_ws(server) for _ in range(BROADCAST_CLIENTS)]
+            frame = client_frame(f'42["broadcast",1,"{PAYLOAD}"]')
+            proto = clients[0].protocol
+            proto.data_received(frame)
+            assert all(ws_frames_text(t.take()) == [f'42["broadcast",1,"{PAYLOAD}"]']
+                       for t in clients)
+            sinks = [t.written for t in clients]
+            rounds = max(count // BROADCAST_CLIENTS, 1)
+            begin = time.process_time()
+            for _ in range(rounds):
+                proto.data_received(frame)
+                for sink in sinks:
+                    sink.clear()
+            return (time.process_time() - begin) / (rounds * BROADCAST_CLIENTS)
         if scenario == "ws-connect":
             close = client_frame("\x03\xe8", opcode=8)  # close, 1000
             for _ in range(20):
@@ -239,7 +256,8 @@ async def run(scenario: str, count: int) -> float:
         await server.close()
 
 
-DEFAULT_COUNT = {"echo": 20000, "ack": 20000, "ws-connect": 2000, "polling": 1000}
+DEFAULT_COUNT = {"echo": 20000, "ack": 20000, "broadcast": 200000, "ws-connect": 2000,
+                 "polling": 1000}
 
 
 def callgrind(scenario: str, count: int) -> float:

@@ -54,6 +54,10 @@ class EchoApp:
         """Accept."""
         return _Accept()
 
+    def lookup_static(self, method: str, path: str) -> HttpResponse | None:
+        """No files (path is "/": every request is the app's own)."""
+        return None
+
     async def startup(self) -> None:
         """Nothing to start."""
 

@@ -19,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NODE_SERVER = Path(__file__).parent / "client" / "node_recovery_server.js"
 
 
-def recovery_app(max_disconnection: float = 120.0) -> socketwire.Server:
+def recovery_app(max_disconnection: float = 120.0, parser: str = "json") -> socketwire.Server:
     """The socketwire twin of node_recovery_server.js."""
     io = socketwire.Server(
-        ping_interval=2, ping_timeout=3,
+        ping_interval=2, ping_timeout=3, parser=parser,
         connection_state_recovery=socketwire.ConnectionStateRecovery(
             max_disconnection_duration=max_disconnection),
     )
@@ -59,6 +59,20 @@ def recovery_app(max_disconnection: float = 120.0) -> socketwire.Server:
 
             asyncio.get_running_loop().call_later(0.05, later)
 
+        @socket.on("drop-emit")
+        def drop_emit(room: str) -> None:
+            socket.conn.close()
+
+            def later() -> None:
+                socket.emit("ev", "own 1")
+                io.to(room).emit("ev", "room")
+                socket.volatile.emit("ev", "volatile")
+                socket.emit("ev", "with ack", callback=lambda *answer: None)
+                socket.emit("ev", "own 2")
+                io.emit("ev", "all")
+
+            asyncio.get_running_loop().call_later(0.05, later)
+
     return io
 
 
@@ -67,7 +81,7 @@ async def serving(kind: str, max_disconnection: float = 120.0,
                   parser: str = "json") -> AsyncIterator[str]:
     """A recovery server of ``kind``; yields its URL."""
     if kind != "node":
-        async with running(recovery_app(max_disconnection), kind) as url:
+        async with running(recovery_app(max_disconnection, parser), kind) as url:
             yield url
         return
     port = free_port()

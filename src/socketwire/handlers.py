@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable
+from types import FunctionType
 from typing import Any
 
 __all__ = [
@@ -62,11 +63,23 @@ def _shape(fn: Callable[..., Any]) -> _Shape:
 class Handler:
     """A registered callable with what we learned from its signature, computed once."""
 
-    __slots__ = ("fn", "is_async", "max_args", "min_args", "once", "wants_ack")
+    # the shape (is_async, max_args, min_args, wants_ack) is one tuple shared by every
+    # handler of the same code: a socket keeps one Handler per event
+    __slots__ = ("fn", "once", "shape")
 
     def __init__(self, fn: Callable[..., Any], once: bool = False) -> None:
         self.fn = fn
         self.once = once
+        if type(fn) is FunctionType and fn.__defaults__ is None and fn.__kwdefaults__ is None:
+            # the common case (handlers defined in a connection handler, one per socket):
+            # plain functions keyed by their code alone
+            shape = _SHAPES.get(fn.__code__)
+            if shape is None:
+                shape = _SHAPES[fn.__code__] = _shape(fn)
+                if len(_SHAPES) > 4096:
+                    _SHAPES.clear()
+            self.shape: _Shape = shape
+            return
         code = getattr(fn, "__code__", None)
         if getattr(fn, "__defaults__", None) or getattr(fn, "__kwdefaults__", None):
             code = None  # defaults change the shape: not shared through the code object
@@ -78,7 +91,27 @@ class Handler:
                 if len(_SHAPES) > 4096:
                     _SHAPES.clear()
                 _SHAPES[key] = shape
-        self.is_async, self.max_args, self.min_args, self.wants_ack = shape
+        self.shape = shape
+
+    @property
+    def is_async(self) -> bool:
+        """Whether the callable is a coroutine function."""
+        return self.shape[0]
+
+    @property
+    def max_args(self) -> int | None:
+        """How many positional arguments it takes at most (``None``: any number)."""
+        return self.shape[1]
+
+    @property
+    def min_args(self) -> int:
+        """How many positional arguments it needs."""
+        return self.shape[2]
+
+    @property
+    def wants_ack(self) -> bool:
+        """Whether it declares a keyword-only ``ack`` parameter."""
+        return self.shape[3]
 
     def fit(self, args: tuple[Any, ...] | list[Any]) -> tuple[Any, ...]:
         """Trim or pad ``args`` to the handler's positional parameters."""
@@ -134,11 +167,11 @@ def call_handler(
     is logged with ``event``'s name; the caller (and the connection) carries on.
     """
     n = len(args)
-    max_args = handler.max_args
-    if (max_args is not None and n > max_args) or n < handler.min_args:
+    _, max_args, min_args, wants_ack = handler.shape
+    if (max_args is not None and n > max_args) or n < min_args:
         args = handler.fit(args)
     try:
-        if handler.wants_ack:
+        if wants_ack:
             result = handler.fn(*args, ack=ack if ack is not None else _no_ack)
             on_result = None
         else:
@@ -204,14 +237,22 @@ class Emitter:
 
     __slots__ = ("_listeners",)
 
-    # an event's handlers are a tuple, replaced on change: smaller than a list (a socket
-    # keeps several), and what a dispatch iterates cannot change under it
+    # An event's handlers: the Handler itself when there is one (most events), else a tuple,
+    # replaced on change. Smaller than a list per event (a socket keeps several), and what a
+    # dispatch iterates cannot change under it.
     def __init__(self) -> None:
-        self._listeners: dict[str, tuple[Handler, ...]] = {}
+        self._listeners: dict[str, Handler | tuple[Handler, ...]] = {}
 
     def add(self, event: str, fn: Callable[..., Any], once: bool = False) -> None:
         """Register ``fn`` for ``event``."""
-        self._listeners[event] = (*self._listeners.get(event, ()), Handler(fn, once))
+        handler = Handler(fn, once)
+        old = self._listeners.get(event)
+        if old is None:
+            self._listeners[event] = handler
+        elif isinstance(old, Handler):
+            self._listeners[event] = (old, handler)
+        else:
+            self._listeners[event] = (*old, handler)
 
     def remove(self, event: str | None = None, fn: Callable[..., Any] | None = None) -> None:
         """Remove one listener, every listener of an event, or all."""
@@ -220,12 +261,18 @@ class Emitter:
         elif fn is None:
             self._listeners.pop(event, None)
         else:
-            handlers = self._listeners.get(event, ())
-            self._listeners[event] = tuple(h for h in handlers if h.fn is not fn)
+            kept = tuple(h for h in self.get(event) if h.fn is not fn)
+            if not kept:
+                self._listeners.pop(event, None)
+            else:
+                self._listeners[event] = kept[0] if len(kept) == 1 else kept
 
     def get(self, event: str) -> tuple[Handler, ...]:
         """The handlers of ``event``."""
-        return self._listeners.get(event) or ()
+        handlers = self._listeners.get(event)
+        if handlers is None:
+            return ()
+        return (handlers,) if isinstance(handlers, Handler) else handlers
 
     def listeners(self, event: str) -> list[Callable[..., Any]]:
         """The callables registered for ``event``."""
@@ -233,10 +280,7 @@ class Emitter:
 
     def fire(self, event: str, *args: Any) -> None:
         """Call every listener of ``event`` with ``args``."""
-        handlers = self._listeners.get(event)
-        if not handlers:
-            return
-        for h in handlers:
+        for h in self.get(event):
             if h.once:
                 self.remove(event, h.fn)
             call_handler(h, args, event=event)

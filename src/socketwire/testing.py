@@ -44,6 +44,8 @@ class _Pipe:
         self.inbox: asyncio.Queue[str | bytes | None] = asyncio.Queue()
         self.handler: WebSocketHandler | None = None
         self.closed = False
+        self.reading = asyncio.Event()  # cleared while the server has paused reading
+        self.reading.set()
         self.server_side = _ServerEnd(self)
         self.client_side = _ClientEnd(self)
 
@@ -79,6 +81,20 @@ class _ServerEnd:
         if self.pipe.shut() and self.pipe.handler is not None:
             asyncio.get_running_loop().call_soon(self.pipe.handler.on_close)
 
+    def abort(self) -> None:
+        """Drop the connection and what it still holds for the client."""
+        while not self.pipe.inbox.empty():
+            self.pipe.inbox.get_nowait()
+        self.close()
+
+    def pause_reading(self) -> None:
+        """The client's sends wait until the server reads again (backpressure)."""
+        self.pipe.reading.clear()
+
+    def resume_reading(self) -> None:
+        """Deliver the client's messages again."""
+        self.pipe.reading.set()
+
     def buffered_amount(self) -> int:
         """Nothing is ever waiting for a network."""
         return 0
@@ -96,7 +112,9 @@ class _ClientEnd:
         self.pipe = pipe
 
     async def send(self, data: str | bytes) -> None:
-        """Hand one message to the server's engine."""
+        """Hand one message to the server's engine (once it reads: see pause_reading)."""
+        if not self.pipe.reading.is_set():
+            await self.pipe.reading.wait()
         if self.pipe.closed or self.pipe.handler is None:
             raise ConnectionResetError("in-memory connection closed")
         self.pipe.handler.on_message(data)

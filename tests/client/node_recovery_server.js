@@ -61,6 +61,19 @@ io.on("connection", (socket) => {
       io.to("elsewhere").emit("ev", "not for you");
     }, 50);
   });
+  // the same, and the dropped socket itself emits meanwhile (through the adapter under
+  // recovery, so it is kept and replayed); volatile and with-ack emits are not kept
+  socket.on("drop-emit", (room) => {
+    socket.conn.close();
+    setTimeout(() => {
+      socket.emit("ev", "own 1");
+      io.to(room).emit("ev", "room");
+      socket.volatile.emit("ev", "volatile");
+      socket.emit("ev", "with ack", () => {});
+      socket.emit("ev", "own 2");
+      io.emit("ev", "all");
+    }, 50);
+  });
 });
 
 process.on("SIGTERM", () => {

@@ -74,6 +74,48 @@ async def test_asyncclient_recovers(clients: Any, kind: str, transport: str) -> 
 
 
 @pytest.mark.parametrize("kind", TARGETS)
+async def test_the_dropped_sockets_own_emits_are_replayed(clients: Any, kind: str) -> None:
+    # socket.emit on the server's socket after its connection dropped: as Node 4.6+, kept
+    # and replayed in order with the broadcasts; volatile and with-ack emits are not
+    async with serving(kind) as url:
+        client = clients(**FAST)
+        seen = Timeline(client)
+        await client.connect(url)
+        sid = client.sid
+        await client.emit_with_ack("join", "room1")
+        client.emit("send", 1)
+        await seen.wait_for(lambda: ("ev", 1) in seen.items)
+        client.emit("drop-emit", "room1")
+        await seen.wait_for(lambda: len(seen.connects()) == 2)
+        assert seen.items == [
+            ("connect", False, sid), ("ev", 1), ("ev", "own 1"), ("ev", "room"),
+            ("ev", "own 2"), ("ev", "all"), ("connect", True, sid),
+        ]
+
+
+@pytest.mark.parametrize("kind", TARGETS)
+async def test_asyncclient_recovers_with_the_msgpack_parser(clients: Any, kind: str) -> None:
+    # socket.io-msgpack-parser on the Node server; offsets and missed events as with JSON
+    async with serving(kind, parser="msgpack") as url:
+        client = clients(parser="msgpack", **FAST)
+        seen = Timeline(client)
+        await client.connect(url)
+        sid = client.sid
+        assert await client.emit_with_ack("join", "room1") == sorted([sid, "room1"])
+        client.emit("send", 1)
+        await seen.wait_for(lambda: ("ev", 1) in seen.items)
+        client.emit("drop-emit", "room1")
+        await seen.wait_for(lambda: len(seen.connects()) == 2)
+        assert seen.items == [
+            ("connect", False, sid), ("ev", 1), ("ev", "own 1"), ("ev", "room"),
+            ("ev", "own 2"), ("ev", "all"), ("connect", True, sid),
+        ]
+        state = await client.emit_with_ack("state")
+        assert state == {"rooms": sorted([sid, "room1"]), "data": {"joined": "room1"},
+                         "recovered": True}
+
+
+@pytest.mark.parametrize("kind", TARGETS)
 async def test_no_event_before_the_drop(clients: Any, kind: str) -> None:
     # beyond Node: socketwire restores a socket that had no offset to send; Node cannot
     async with serving(kind) as url:

@@ -4,7 +4,8 @@
 //   command  {"id": N, "op": "...", ...}  ->  {"reply": N, "ok": true, "result": {...}} or
 //                                                  {"reply": N, "ok": false, "error": "..."}
 //   whatever the clients observe is reported as      {"c": NAME, "kind": "...", ...}
-// Binary values cross the pipe as {"$bin": "<base64>"}, both ways.
+// Binary values cross the pipe as {"$bin": "<base64>"}, both ways. Towards the client also
+// {"$u8": b64} (a Uint8Array), {"$arraybuffer": b64}, {"$date": ISO} and {"$undefined": true}.
 //
 // opts.parser "msgpack" selects socket.io-msgpack-parser.
 // Ops:
@@ -60,6 +61,17 @@ function fromWire(value) {
     if (typeof value.$bin === "string" && Object.keys(value).length === 1) {
       return Buffer.from(value.$bin, "base64");
     }
+    // JavaScript values JSON has no form for (the msgpack parser writes each its own way)
+    if (typeof value.$u8 === "string" && Object.keys(value).length === 1) {
+      return new Uint8Array(Buffer.from(value.$u8, "base64"));
+    }
+    if (typeof value.$arraybuffer === "string" && Object.keys(value).length === 1) {
+      return new Uint8Array(Buffer.from(value.$arraybuffer, "base64")).buffer;
+    }
+    if (typeof value.$date === "string" && Object.keys(value).length === 1) {
+      return new Date(value.$date);
+    }
+    if (value.$undefined === true && Object.keys(value).length === 1) return undefined;
     const out = {};
     for (const [k, v] of Object.entries(value)) out[k] = fromWire(v);
     return out;

@@ -87,3 +87,31 @@ async def test_msgpack_client_against_socketwire(js: JsDriver, hosting: str,
         if transport == "upgrade":
             await js.wait("a", "upgrade")
         assert (await js.emit_ack("a", "whoami"))["args"][0][1] == expected
+
+
+async def test_msgpack_typed_arrays_dates_and_undefined_from_the_client(
+    js: JsDriver, hosting: str
+) -> None:
+    # notepack.io 2 (socket.io-msgpack-parser) writes a Uint8Array or an ArrayBuffer as ext 8
+    # type 0, a Date as fixext 8 type 0 and undefined as fixext 1 type 0: a Node server reads
+    # them back as ArrayBuffer, Date and undefined; socketwire as bytes (one zero byte and
+    # eight bytes included), the Date's JSON string, None
+    io, seen = msgpack_server()
+    got: list[tuple[Any, ...]] = []
+
+    @io.on("connection")
+    def record(socket: socketwire.Socket) -> None:
+        @socket.on("record")
+        def on_record(*args: Any) -> str:
+            got.append(args)
+            return "ok"
+
+    async with interop_support.serving(io, hosting, js.reset) as url:
+        await js.connect("a", url, "websocket", **MSGPACK)
+        sent = [{"$u8": "AA=="}, {"$arraybuffer": "BwcHBwcHBwc="}, {"$u8": "KioqKio="},
+                {"$date": "2025-12-01T09:30:00.123Z"},
+                {"keep": 1, "gone": {"$undefined": True}}, [1, {"$undefined": True}],
+                b"\x00"]
+        assert (await js.emit_ack("a", "record", *sent))["args"] == ["ok"]
+        assert got == [(b"\x00", b"\x07" * 8, b"*****", "2025-12-01T09:30:00.123Z",
+                        {"keep": 1, "gone": None}, [1, None], b"\x00")]

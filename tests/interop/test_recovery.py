@@ -112,6 +112,64 @@ async def test_recovery_restores_id_rooms_data_and_missed_events(
         assert [a[0] for a in js.received("a", "ev")] == [1, 2, 3, 4, 5]
 
 
+@transports
+async def test_emits_on_the_dropped_socket_are_replayed_once_in_order(
+    js: JsDriver, hosting: str, transport: str
+) -> None:
+    # Node 4.6+ sends socket.emit through the adapter under recovery: numbered, kept, replayed
+    io, seen = recovering_server()
+    async with interop_support.serving(io, hosting, js.reset) as url:
+        info = await js.connect("a", url, transport, **FAST)
+        sid = info["id"]
+        await js.emit_ack("a", "join", "room1")
+        [(_, before)] = seen.of("connection")
+        before.emit("ev", 1)
+        await js.wait("a", "event", "ev")
+        await drop_and_wait(js, seen, "a", 1)
+        assert not before.connected
+        before.emit("ev", 2)
+        io.emit("ev", 3)
+        before.emit("ev", 4)
+        io.to("room1").emit("ev", 5)
+        before.volatile.emit("ev", 97)  # volatile: not kept (as Node)
+        before.emit("ev", 98, callback=lambda *a: None)  # with an ack id: not kept (as Node)
+        before.emit("ev", 6)
+        before.emit("bin", b"\x00\xff", {"nested": b"\x01"})  # binary: attachments replayed
+        await js.wait("a", "connect", count=2)
+        again = js.events("a", "connect")[1]
+        assert again["id"] == sid and again["recovered"] is True
+        assert timeline(js, "a") == [
+            ("connect", False), ("ev", 1), ("ev", 2), ("ev", 3), ("ev", 4), ("ev", 5),
+            ("ev", 6), ("connect", True),
+        ]
+        [binary] = js.received("a", "bin")
+        assert binary[:2] == [b"\x00\xff", {"nested": b"\x01"}]
+        # the recovered socket (a new object, same id) goes on; the next event arrives once
+        [(_, after)] = [c for c in seen.of("connection") if c[1] is not before]
+        after.emit("ev", 7)
+        await js.wait("a", "event", "ev", count=7)
+        assert [a[0] for a in js.received("a", "ev")] == [1, 2, 3, 4, 5, 6, 7]
+
+
+async def test_emit_from_the_disconnect_handler_is_replayed(js: JsDriver, hosting: str) -> None:
+    # at once from "disconnect", to a socket never sent an event (no offset: beyond Node)
+    io, seen = recovering_server()
+
+    @io.on("connection")
+    def farewell(socket: socketwire.Socket) -> None:
+        socket.on("disconnect", lambda reason: socket.emit("ev", reason))
+
+    async with interop_support.serving(io, hosting, js.reset) as url:
+        info = await js.connect("a", url, "upgrade", **FAST)
+        await drop_and_wait(js, seen, "a", 1)
+        await js.wait("a", "connect", count=2)
+        again = js.events("a", "connect")[1]
+        assert (again["id"], again["recovered"]) == (info["id"], True)
+        assert timeline(js, "a") == [
+            ("connect", False), ("ev", "transport close"), ("connect", True),
+        ]
+
+
 async def test_socket_never_sent_an_event_recovers(js: JsDriver, hosting: str) -> None:
     # Node cannot (the client has no offset to send); socketwire restores from the persist
     io, seen = recovering_server()
@@ -193,3 +251,33 @@ async def test_refusing_middleware_on_recovery(js: JsDriver, hosting: str) -> No
         await asyncio.sleep(0.5)  # five reconnection delays
         assert len(js.events("a", "reconnect_attempt")) == attempts == 1
         assert len(js.events("a", "connect_error")) == 1
+
+
+@transports
+async def test_recovery_with_the_msgpack_parser(js: JsDriver, hosting: str, transport: str) -> None:
+    # socket.io-msgpack-parser on both sides: the offset travels as the last (string) argument
+    io = socketwire.Server(parser="msgpack", connection_state_recovery=True)
+    seen = Seen()
+    install_basics(io, seen)
+    async with interop_support.serving(io, hosting, js.reset) as url:
+        info = await js.connect("a", url, transport, parser="msgpack", **FAST)
+        sid = info["id"]
+        await js.emit_ack("a", "join", "room1")
+        [(_, before)] = seen.of("connection")
+        io.to("room1").emit("ev", 1)
+        await js.wait("a", "event", "ev")
+        await drop_and_wait(js, seen, "a", 1)
+        io.to("room1").emit("ev", 2, b"\x00\xff")
+        before.emit("ev", 3, {"b": b"\x01"})
+        io.emit("ev", 4)
+        await js.wait("a", "connect", count=2)
+        again = js.events("a", "connect")[1]
+        assert again["id"] == sid and again["recovered"] is True
+        assert timeline(js, "a") == [
+            ("connect", False), ("ev", 1), ("ev", 2), ("ev", 3), ("ev", 4), ("connect", True),
+        ]
+        got = [a[:-1] for a in js.received("a", "ev")]
+        assert got == [[1], [2, b"\x00\xff"], [3, {"b": b"\x01"}], [4]]
+        assert all(isinstance(a[-1], str) for a in js.received("a", "ev"))
+        whoami = await js.emit_ack("a", "whoami")
+        assert whoami["args"][0][2] == sorted([sid, "room1"])

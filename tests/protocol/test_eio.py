@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from socketwire.exceptions import HandshakeError, RemoteProtocolError
+from socketwire.protocol import eio
 from socketwire.protocol.eio import (
     SEPARATOR,
     EioType,
@@ -323,3 +324,14 @@ def test_random_packets_raise_only_remote_protocol_error(data: str | bytes) -> N
         decode_packet(data)
     except RemoteProtocolError:
         pass
+
+
+QUERY_PART = st.text(st.sampled_from("aZ09=&+%-_.~;é/ ?#") | st.characters(), max_size=30)
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(QUERY_PART | st.sampled_from([
+    "EIO=4&transport=polling&sid=abc", "a=1&a=2", "a&b=&=c", "x=%41%zz%E2%9C%93+y", "&&", "=",
+    "k=v=w", "%2B=+", "a=%ff"]))
+def test_parse_query_matches_urllib(qs: str) -> None:
+    assert eio.parse_query(qs) == dict(parse_qsl(qs, keep_blank_values=True))

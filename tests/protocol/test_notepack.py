@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -118,3 +119,75 @@ def test_json_side_and_decoder_choice() -> None:
         notepack.loads(b"\xc1")
     with pytest.raises(ValueError):
         notepack.loads_any(b"{not json")
+
+
+VECTORS = json.loads((ROOT / "tests" / "vectors" / "notepack_ext.json").read_text())
+
+
+def _expected(value: Any) -> Any:
+    """notepack's decoded value (tagged JSON) as notepack.loads gives it: ArrayBuffer and
+    Buffer as bytes, a Date as its JSON string, undefined dropped from maps, None elsewhere."""
+    if isinstance(value, list):
+        return [None if _undefined(v) else _expected(v) for v in value]
+    if isinstance(value, dict):
+        if "$buffer" in value or "$arraybuffer" in value:
+            return base64.b64decode(value.get("$buffer", value.get("$arraybuffer")))
+        if "$date" in value:
+            return value["$date"]
+        if _undefined(value):
+            return None
+        return {k: _expected(v) for k, v in value.items() if not _undefined(v)}
+    return value
+
+
+def _undefined(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("$undefined") is True
+
+
+@pytest.mark.parametrize("case", VECTORS["cases"], ids=[c["name"] for c in VECTORS["cases"]])
+def test_type0_extensions_by_their_framing_as_notepack_3(case: dict[str, Any]) -> None:
+    # vectors decoded by notepack.io itself (tools/gen_notepack_vectors.mjs): undefined,
+    # ArrayBuffer, Date and [0, Buffer] told apart by the framing byte, not the size
+    assert "value" in case["notepack3"], case
+    assert notepack.loads(bytes.fromhex(case["hex"])) == _expected(case["notepack3"]["value"])
+
+
+def test_vectors_come_from_notepack_3() -> None:
+    assert VECTORS["versions"]["notepack.io"].startswith("3.")
+
+
+def test_truncated_type0_extensions_are_refused_not_crashing() -> None:
+    for case in VECTORS["cases"]:
+        data = bytes.fromhex(case["hex"])
+        for cut in range(len(data)):
+            with pytest.raises(ValueError):
+                notepack.loads(data[:cut])
+
+
+def _as_parser_reads(value: Any) -> Any:
+    """notepack 2's decoded value as socketwire's msgpack parser gives it: as notepack.loads,
+    but ``undefined`` is ``None`` in maps too (a member present, as in the Node server)."""
+    if _undefined(value):
+        return None
+    if isinstance(value, list):
+        return [_as_parser_reads(v) for v in value]
+    if isinstance(value, dict) and not ({"$buffer", "$arraybuffer", "$date"} & set(value)):
+        return {k: _as_parser_reads(v) for k, v in value.items()}
+    return _expected(value)
+
+
+@pytest.mark.parametrize("case", VECTORS["cases"], ids=[c["name"] for c in VECTORS["cases"]])
+def test_the_msgpack_parser_reads_type0_extensions_as_notepack_2(case: dict[str, Any]) -> None:
+    # socket.io-msgpack-parser decodes with notepack.io 2 (its Node build): an EVENT carrying
+    # the vector's value as its argument
+    from socketwire.protocol.msgpackparser import MsgpackParser
+
+    value = bytes.fromhex(case["hex"])
+    message = b"\x83\xa4type\x02\xa3nsp\xa1/\xa4data\x92\xa2ev" + value
+    packet = MsgpackParser().decoder().feed(message)
+    assert packet is not None and "value" in case["notepack2"]
+    assert packet.data == ["ev", _as_parser_reads(case["notepack2"]["value"])]
+
+
+def test_vectors_come_from_notepack_2_too() -> None:
+    assert VECTORS["versions"]["notepack.io (socket.io-msgpack-parser)"].startswith("2.")

@@ -122,3 +122,63 @@ async def test_recovery_off_means_a_new_socket_every_time() -> None:
         await asyncio.sleep(5)
         assert client.connected and not client.recovered
         assert server_socket(io, client).id != first
+
+
+async def test_emits_on_the_dropped_socket_are_replayed_in_order() -> None:
+    # as Node 4.6+: socket.emit goes through the adapter, so it is numbered and kept
+    io = recovering_server()
+    client = reconnecting_client(io, delay=3)
+    async with client:
+        await client.wait_for("welcome")
+        before = server_socket(io, client)
+        client.drop()
+        await until(lambda: not before.connected and not client.connected)
+        io.emit("seq", 1)
+        before.emit("seq", 2)
+        io.to("news").emit("seq", 3)
+        before.send("note")
+        before.timeout(5).emit("seq", 4)  # no callback: no ack id, kept
+        before.volatile.emit("seq", 97)  # volatile: never kept, as Node
+        answers: list[object] = []
+        before.emit("seq", 98, callback=answers.append)  # with an ack id: not kept, as Node
+        before.timeout(5).emit("seq", 99, callback=lambda *a: answers.append(a))
+        await until(lambda: client.connected, timeout=10)
+        assert client.recovered and server_socket(io, client).id == before.id
+        assert [a[0] for a in events(client, "seq")] == [1, 2, 3, 4]
+        assert [a[:-1] for a in events(client, "message")] == [["note"]]
+        names = [e for e, _ in client.received]
+        assert names.index("seq") < names.index("welcome", 1)  # before the new welcome
+        assert len(answers) == 1 and isinstance(answers[0][0], socketwire.Disconnected)
+
+
+async def test_emits_from_the_disconnect_handler_reach_a_socket_without_offset() -> None:
+    # beyond Node: no event before the drop (so no offset), and the emit comes at once
+    io = socketwire.Server(connection_state_recovery=True)
+
+    @io.on("connection")
+    def connection(socket: socketwire.Socket) -> None:
+        @socket.on("disconnect")
+        def gone(reason: str) -> None:
+            socket.emit("missed", reason)
+
+    client = reconnecting_client(io, delay=3)
+    async with client:
+        before = server_socket(io, client)
+        client.drop()
+        await until(lambda: not before.connected and not client.connected)
+        await until(lambda: client.connected, timeout=10)
+        assert client.recovered
+        assert [a[0] for a in events(client, "missed")] == ["transport close"]
+
+
+async def test_emits_after_leaving_on_purpose_are_not_kept() -> None:
+    io = recovering_server()
+    client = reconnecting_client(io)
+    await client.connect()
+    before = server_socket(io, client)
+    await client.disconnect()
+    await until(lambda: not before.connected)
+    before.emit("late", 1)
+    adapter = io.of("/").adapter
+    assert isinstance(adapter, memory.SessionAwareAdapter)
+    assert all(p.data[0] != "late" for p in adapter._packets)

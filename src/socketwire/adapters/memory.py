@@ -6,7 +6,7 @@ import functools
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..engine.http import PreparedMessage
@@ -103,8 +103,12 @@ class SessionAwareAdapter(InMemoryAdapter):
                 packets.popleft()
         super().broadcast(packet, opts)
 
-    async def persist_session(self, session: PersistedSession) -> None:
-        """Keep ``session`` for ``max_disconnection_duration`` seconds."""
+    def persist_session(self, session: PersistedSession) -> Coroutine[Any, Any, None]:
+        """Keep ``session`` for ``max_disconnection_duration`` seconds.
+
+        Kept at once, when called (the coroutine returned does nothing more): what is
+        emitted to the socket right after it dropped, before the coroutine runs, is replayed.
+        """
         now = time.monotonic()
         if now - self._sessions_purged > 10.0:
             self._sessions_purged = now
@@ -112,6 +116,7 @@ class SessionAwareAdapter(InMemoryAdapter):
             for pid in [p for p, (_, at, _) in self._sessions.items() if at < limit]:
                 del self._sessions[pid]
         self._sessions[session.pid] = (session, now, self._next_seq)
+        return _kept()
 
     async def restore_session(self, pid: str, offset: str) -> RestoredSession | None:
         """The session ``pid`` and the packets its rooms got after ``offset`` (``""``: after
@@ -144,6 +149,10 @@ class SessionAwareAdapter(InMemoryAdapter):
             if _includes(rooms, stored.opts):
                 missed.append(stored.data)
         return RestoredSession(session.sid, session.pid, list(rooms), session.data, missed)
+
+
+async def _kept() -> None:
+    """What ``persist_session`` returns: the session is already kept."""
 
 
 class _StoredPacket:

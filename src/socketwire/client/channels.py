@@ -4,6 +4,7 @@ one Engine.IO packet per message."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -13,8 +14,9 @@ import aiohttp
 from ..exceptions import ConnectError, RemoteProtocolError
 from ..protocol import eio, jsoncodec
 from ..protocol.eio import EioType
+from ..protocol.eio_machine import read_message
 from ..protocol.reasons import Reason
-from .transport import Channel, ClientTransport, ConnectOptions, describe, new_http
+from .transport import Channel, ClientTransport, ConnectOptions, describe, with_http
 
 if TYPE_CHECKING:
     from .transports import EngineConnection
@@ -113,12 +115,11 @@ class ChannelClient(ClientTransport):
             if data is None:
                 conn._shutdown(Reason.TRANSPORT_CLOSE)
                 return
-            try:
-                kind, payload = eio.decode_packet(data)
-            except RemoteProtocolError:
+            packet = read_message(data)
+            if packet is None:
                 conn._shutdown(Reason.PARSE_ERROR)
                 return
-            conn._on_packet(kind, payload)
+            conn._on_packet(*packet)
 
     async def send_close(self) -> None:
         """Send a CLOSE packet on the channel."""
@@ -147,21 +148,20 @@ class WebSocketClient(ChannelClient):
         cls, options: ConnectOptions, on_message: Callable[[str | bytes], None]
     ) -> EngineConnection:
         """Open a session on a new WebSocket."""
-        http = new_http(options)
+        return await with_http(options, functools.partial(cls._handshake, options, on_message))
+
+    @classmethod
+    async def _handshake(cls, options: ConnectOptions, on_message: Callable[[str | bytes], None],
+                         http: aiohttp.ClientSession) -> EngineConnection:
+        target = options.endpoint(cls.name, websocket=True)
         try:
-            target = options.endpoint(cls.name, websocket=True)
-            try:
-                channel = await cls._ws(http, target)
-            except (aiohttp.ClientError, OSError) as exc:
-                raise ConnectError("websocket error",
-                                   {"description": describe(exc, target)}) from exc
-            try:
-                return await cls.attach(channel, options, on_message, http)
-            except BaseException:
-                await channel.close()
-                raise
+            channel = await cls._ws(http, target)
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ConnectError("websocket error", {"description": describe(exc, target)}) from exc
+        try:
+            return await cls.attach(channel, options, on_message, http)
         except BaseException:
-            await http.close()
+            await channel.close()
             raise
 
     @classmethod

@@ -30,11 +30,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..exceptions import ConnectError
-from ..handlers import Listeners
 from ..protocol.parser import Parser, get_parser
-from ..protocol.reasons import Reason
 from .backoff import Backoff
-from .socket import ClientSocket, TimedEmitter, VolatileEmitter
+from .emitters import ManagerEvents, NamespaceShortcuts
+from .socket import ClientSocket
+from .supervisor import supervise
 from .transports import TRANSPORTS, EngineConnection
 
 __all__ = ["AsyncClient", "Auth"]
@@ -44,7 +44,7 @@ log = logging.getLogger("socketwire.client")
 Auth = Mapping[str, Any] | Callable[[], "Mapping[str, Any] | Awaitable[Mapping[str, Any]]"] | None
 
 
-class AsyncClient:
+class AsyncClient(NamespaceShortcuts):
     """An asyncio Socket.IO client, wire-compatible with socket.io 4 servers.
 
     Reconnection options are socket.io-client's, in seconds: ``reconnection`` (True),
@@ -213,27 +213,20 @@ class AsyncClient:
         wanted = tuple(transports) if transports is not None else ("polling", "websocket")
         if not wanted or any(t not in TRANSPORTS for t in wanted):
             raise ValueError("transports must be among " + ", ".join(map(repr, TRANSPORTS)))
-        self.url = url
-        self.auth = auth
-        self.headers = dict(headers or {})
-        self.transports = wanted
-        self.path = path
-        self.wait_timeout = wait_timeout
+        self.url, self.auth, self.headers = url, auth, dict(headers or {})
+        self.transports, self.path, self.wait_timeout = wanted, path, wait_timeout
         self._stopping = False
         self.backoff.reset()
         self._set_main_namespace(main)
-        if namespaces is not None:
-            names = list(namespaces)
-        elif main == "/":
-            names = list(self.sockets)
-        else:
-            names = [name for name in self.sockets if name != "/"]
-        targets = [self.socket(name) for name in names]
         waiters = []
-        for sock in targets:
+        for sock in self._targets(main, namespaces):
             sock.active = True
             waiters.append(sock._connect_future())
         self._task = asyncio.get_running_loop().create_task(self._run(retry))
+        await self._connected(waiters, wait_timeout)
+
+    async def _connected(self, waiters: list[asyncio.Future[None]], wait_timeout: float) -> None:
+        """Wait for every namespace's CONNECT reply; on failure or timeout, disconnect."""
         try:
             async with asyncio.timeout(wait_timeout):
                 for fut in waiters:
@@ -244,6 +237,17 @@ class AsyncClient:
         except BaseException:
             await self.disconnect()
             raise
+
+    def _targets(self, main: str, namespaces: Iterable[str] | None) -> list[ClientSocket]:
+        """The sockets :meth:`connect` connects: ``namespaces``, or the main namespace and
+        every namespace a socket was made for."""
+        if namespaces is not None:
+            names = list(namespaces)
+        elif main == "/":
+            names = list(self.sockets)
+        else:
+            names = [name for name in self.sockets if name != "/"]
+        return [self.socket(name) for name in names]
 
     def _set_main_namespace(self, name: str) -> None:
         """Make ``name`` the main namespace. The socket the client was made with (``/``),
@@ -276,83 +280,7 @@ class AsyncClient:
 
     async def _run(self, retry: bool) -> None:
         """The supervisor: connect, serve, and reconnect after a backoff delay."""
-        error: ConnectError = ConnectError(Reason.IO_CLIENT_DISCONNECT)
-        first = True
-        attempts = 0
-        events = self.io
-        try:
-            while not self._stopping:
-                self._decoder = self.parser.decoder(self.max_attachments)
-                failed = False
-                try:
-                    engine = await self._open_engine()
-                except ConnectError as exc:
-                    error = exc
-                    events._fire("error", exc)
-                    for sock in list(self.sockets.values()):
-                        if sock.active:
-                            sock._events.fire("connect_error", exc)
-                    if first and not retry:
-                        for sock in list(self.sockets.values()):
-                            sock._settle(exc)
-                        return
-                    failed = True
-                else:
-                    if not first:
-                        events._fire("reconnect", attempts)
-                    attempts = 0
-                    self.backoff.reset()
-                    engine.on_ping = lambda: events._fire("ping")
-                    events._fire("open")
-                    reason = await self._serve(engine)
-                    events._fire("close", reason)
-                    error = ConnectError(reason)
-                    if not self.reconnection or self._stopping or not self._any_active():
-                        return
-                first = False
-                attempts += 1
-                if attempts > self.reconnection_attempts or not (self.reconnection or retry):
-                    events._fire("reconnect_failed")
-                    if failed and attempts > 1:
-                        events._fire("reconnect_error", error)
-                    return
-                if failed and attempts > 1:
-                    events._fire("reconnect_error", error)
-                await asyncio.sleep(self.backoff.duration())
-                if not self._stopping:
-                    events._fire("reconnect_attempt", attempts)
-        finally:
-            self._stopping = True
-            current = self._engine
-            if current is not None:
-                current.abort()
-                await current.wait_closed()
-            for sock in list(self.sockets.values()):
-                sock.active = False
-                sock._on_close(Reason.IO_CLIENT_DISCONNECT)
-                sock._settle(error)
-
-    async def _serve(self, engine: EngineConnection) -> str:
-        """Use ``engine`` until it closes; returns why it closed."""
-        self._engine = engine
-        engine.closed.add_done_callback(lambda fut: self._engine_closed(engine, fut.result()))
-        try:
-            for sock in list(self.sockets.values()):
-                if sock.active and not sock.connected and engine.is_open:
-                    await self._send_connect(engine, sock)
-            return await asyncio.shield(engine.closed)
-        finally:
-            if engine.is_open:
-                engine.abort()
-            await engine.wait_closed()
-            if self._engine is engine:
-                self._engine = None
-
-    def _engine_closed(self, engine: EngineConnection, reason: str) -> None:
-        if self._engine is engine:
-            self._engine = None
-        for sock in list(self.sockets.values()):
-            sock._on_close(reason)
+        await supervise(self, retry)
 
     def _on_engine_message(self, data: str | bytes) -> None:
         # a RemoteProtocolError raised here makes the transport close with "parse error"
@@ -447,85 +375,6 @@ class AsyncClient:
     ) -> None:
         await self.disconnect()
 
-    # ------------------------------------------------------------ listeners
-
-    def on(
-        self, event: str, handler: Callable[..., Any] | None = None, *, namespace: str | None = None
-    ) -> Any:
-        """Register a handler for ``event`` on ``namespace``; usable as a decorator.
-
-        See :meth:`ClientSocket.on` (reserved events, answering server acks).
-        """
-        return self.socket(namespace).on(event, handler)
-
-    def once(
-        self, event: str, handler: Callable[..., Any] | None = None, *, namespace: str | None = None
-    ) -> Any:
-        """Like :meth:`on`, for the next occurrence only."""
-        return self.socket(namespace).once(event, handler)
-
-    def off(
-        self,
-        event: str | None = None,
-        handler: Callable[..., Any] | None = None,
-        *,
-        namespace: str | None = None,
-    ) -> None:
-        """Remove one handler, every handler of ``event``, or every handler of ``namespace``."""
-        self.socket(namespace).off(event, handler)
-
-    def on_any(
-        self, handler: Callable[..., Any], *, namespace: str | None = None
-    ) -> Callable[..., Any]:
-        """Call ``handler(event, *args)`` for every event received on ``namespace``."""
-        return self.socket(namespace).on_any(handler)
-
-    def off_any(
-        self, handler: Callable[..., Any] | None = None, *, namespace: str | None = None
-    ) -> None:
-        """Remove a catch-all handler (or all of them)."""
-        self.socket(namespace).off_any(handler)
-
-    # ------------------------------------------------------------- emitting
-
-    def emit(
-        self,
-        event: str,
-        *args: Any,
-        namespace: str | None = None,
-        callback: Callable[..., Any] | None = None,
-    ) -> None:
-        """Emit ``event`` on ``namespace``; never waits (buffered while disconnected).
-
-        ``callback(*answer)`` receives the server's ack.
-        """
-        self.socket(namespace).emit(event, *args, callback=callback)
-
-    def send(
-        self, *args: Any, namespace: str | None = None, callback: Callable[..., Any] | None = None
-    ) -> None:
-        """Emit a ``message`` event."""
-        self.socket(namespace).send(*args, callback=callback)
-
-    async def emit_with_ack(
-        self, event: str, *args: Any, namespace: str | None = None, timeout: float | None = None
-    ) -> Any:
-        """Emit and await the server's ack (see :meth:`ClientSocket.emit_with_ack`)."""
-        return await self.socket(namespace).emit_with_ack(event, *args, timeout=timeout)
-
-    call = emit_with_ack
-
-    def timeout(self, seconds: float) -> ClientTimedEmitter:
-        """Emit with an ack deadline: ``client.timeout(5).emit("ev", callback=cb)`` calls
-        ``cb(err, *answer)``; ``await client.timeout(5).emit_with_ack("ev")`` raises
-        :class:`socketwire.AckTimeout`."""
-        return ClientTimedEmitter(self, seconds)
-
-    @property
-    def volatile(self) -> ClientVolatileEmitter:
-        """Emit only if connected now: ``client.volatile.emit("ev")``."""
-        return ClientVolatileEmitter(self)
-
 
 def _url_namespace(url: str, schemes: tuple[str, ...]) -> str:
     """The namespace a server URL names (its path; ``/`` for none); refuses what is not an
@@ -538,63 +387,3 @@ def _url_namespace(url: str, schemes: tuple[str, ...]) -> str:
             f"host, as in 'http://127.0.0.1:3000'{hint}"
         )
     return parts.path or "/"
-
-
-class ManagerEvents(Listeners):
-    """The events of the connection itself (socket.io-client's ``Manager`` events):
-    ``open``, ``close`` (reason), ``error`` (a :class:`ConnectError`), ``ping``,
-    ``reconnect_attempt`` (attempt number), ``reconnect`` (attempt number),
-    ``reconnect_error`` (a :class:`ConnectError`) and ``reconnect_failed``."""
-
-    def _fire(self, event: str, *args: Any) -> None:
-        try:
-            self._events.fire(event, *args)
-        except Exception:
-            log.exception("error in a %r listener", event)
-
-
-class ClientTimedEmitter:
-    """``client.timeout(seconds)``, for any namespace."""
-
-    __slots__ = ("client", "seconds")
-
-    def __init__(self, client: AsyncClient, seconds: float) -> None:
-        self.client = client
-        self.seconds = seconds
-
-    def _on(self, namespace: str | None) -> TimedEmitter:
-        return self.client.socket(namespace).timeout(self.seconds)
-
-    def emit(
-        self,
-        event: str,
-        *args: Any,
-        namespace: str | None = None,
-        callback: Callable[..., Any] | None = None,
-    ) -> None:
-        """Emit; ``callback(err, *answer)`` gets the ack or an :class:`AckTimeout`."""
-        self._on(namespace).emit(event, *args, callback=callback)
-
-    async def emit_with_ack(self, event: str, *args: Any, namespace: str | None = None) -> Any:
-        """Emit and await the ack; raises :class:`AckTimeout` when it is late."""
-        return await self._on(namespace).emit_with_ack(event, *args)
-
-
-class ClientVolatileEmitter:
-    """``client.volatile``, for any namespace."""
-
-    __slots__ = ("client",)
-
-    def __init__(self, client: AsyncClient) -> None:
-        self.client = client
-
-    def emit(
-        self,
-        event: str,
-        *args: Any,
-        namespace: str | None = None,
-        callback: Callable[..., Any] | None = None,
-    ) -> None:
-        """Emit if ``namespace`` is connected now; otherwise drop the packet."""
-        VolatileEmitter(self.client.socket(namespace)).emit(event, *args, callback=callback)
-

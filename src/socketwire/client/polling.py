@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from ..exceptions import ConnectError, RemoteProtocolError
 from ..protocol import eio
 from ..protocol.eio import EioType
 from ..protocol.reasons import Reason
-from .transport import ClientTransport, ConnectOptions, describe, new_http
+from .transport import ClientTransport, ConnectOptions, describe, with_http
 
 if TYPE_CHECKING:
     from .transports import EngineConnection
@@ -33,17 +34,12 @@ class PollingClient(ClientTransport):
         cls, options: ConnectOptions, on_message: Callable[[str | bytes], None]
     ) -> EngineConnection:
         """The handshake GET; the packets after the OPEN in its answer are delivered."""
-        http = new_http(options)
-        try:
-            return await cls._handshake(options, http, on_message)
-        except BaseException:
-            await http.close()
-            raise
+        return await with_http(options, functools.partial(cls._handshake, options, on_message))
 
     @classmethod
     async def _handshake(
-        cls, options: ConnectOptions, http: aiohttp.ClientSession,
-        on_message: Callable[[str | bytes], None],
+        cls, options: ConnectOptions, on_message: Callable[[str | bytes], None],
+        http: aiohttp.ClientSession,
     ) -> EngineConnection:
         from .transports import EngineConnection
 

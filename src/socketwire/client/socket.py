@@ -19,6 +19,8 @@ from ..exceptions import AckTimeout, ConnectError, Disconnected
 from ..handlers import AckSender, Listeners, ack_value, call_handler
 from ..protocol.reasons import Reason
 from ..protocol.sio import SioPacket, SioType, check_event_name
+from .acks import PendingAck, Queued
+from .emitters import TimedEmitter, VolatileEmitter
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -26,49 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["ClientSocket"]
 
 log = logging.getLogger("socketwire.client")
-
-
-class _PendingAck:
-    """A callback waiting for the server's ACK."""
-
-    __slots__ = ("callback", "event", "timeout", "timer", "with_error")
-
-    def __init__(self, callback: Callable[..., Any], with_error: bool, event: str = "",
-                 timeout: float | None = None) -> None:
-        self.callback = callback
-        self.with_error = with_error  # called as callback(err, *args) rather than (*args)
-        self.event = event
-        self.timeout = timeout
-        self.timer: asyncio.TimerHandle | None = None
-
-    def answer(self, args: list[Any]) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        if self.with_error:
-            self.callback(None, *args)
-        else:
-            self.callback(*args)
-
-    def fail(self, error: Exception) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        if self.with_error:
-            self.callback(error)
-
-
-class _Queued:
-    """An emit with ``retries``: sent, then sent again until the server acknowledges it."""
-
-    __slots__ = ("args", "callback", "event", "pending", "timeout", "tries")
-
-    def __init__(self, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None,
-                 timeout: float | None) -> None:
-        self.event = event
-        self.args = args
-        self.callback = callback  # callback(err, *answer)
-        self.timeout = timeout
-        self.pending = False
-        self.tries = 0
 
 
 def _retrieve(fut: asyncio.Future[Any]) -> None:
@@ -99,10 +58,10 @@ class ClientSocket(Listeners):
         self.connected = False
         self.active = False
         Listeners.__init__(self)
-        self._acks: dict[int, _PendingAck] = {}
+        self._acks: dict[int, PendingAck] = {}
         self._next_ack = 0
         self._send_buffer: deque[tuple[list[str | bytes], int | None]] = deque()
-        self._queue: deque[_Queued] = deque()  # emits with retries, one in flight at a time
+        self._queue: deque[Queued] = deque()  # emits with retries, one in flight at a time
         self._receive_buffer: list[SioPacket] = []  # events that came before the CONNECT reply
         self._waiters: list[asyncio.Future[None]] = []
         self.recovered = False
@@ -182,7 +141,7 @@ class ClientSocket(Listeners):
         if callback is not None:
             ack_id = self._next_ack
             self._next_ack += 1
-            entry = _PendingAck(callback, with_error or timeout is not None, event, timeout)
+            entry = PendingAck(callback, with_error or timeout is not None, event, timeout)
             if timeout is not None:
                 entry.timer = asyncio.get_running_loop().call_later(
                     timeout, self._ack_timed_out, ack_id
@@ -213,7 +172,7 @@ class ClientSocket(Listeners):
     def _enqueue(self, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None,
                  timeout: float | None) -> None:
         # as socket.io-client: the callback of an emit with retries is err-first
-        self._queue.append(_Queued(event, args, callback, timeout))
+        self._queue.append(Queued(event, args, callback, timeout))
         self._drain_queue()
 
     def _drain_queue(self, force: bool = False) -> None:
@@ -410,37 +369,3 @@ def _guard(fn: Callable[..., None], *args: Any) -> None:
         fn(*args)
     except Exception:
         log.exception("error in ack callback")
-
-
-class TimedEmitter:
-    """``socket.timeout(seconds)``: emits whose ack must come within ``seconds``."""
-
-    __slots__ = ("seconds", "socket")
-
-    def __init__(self, socket: ClientSocket, seconds: float) -> None:
-        self.socket = socket
-        self.seconds = seconds
-
-    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
-        """Emit; ``callback(err, *answer)`` gets the ack, or an :class:`AckTimeout`."""
-        check_event_name(event)
-        self.socket._emit(event, args, callback, self.seconds if callback else None,
-                          with_error=True)
-
-    async def emit_with_ack(self, event: str, *args: Any) -> Any:
-        """Emit and await the ack; raises :class:`AckTimeout` when it is late."""
-        return await self.socket.emit_with_ack(event, *args, timeout=self.seconds)
-
-
-class VolatileEmitter:
-    """``socket.volatile``: emits that are dropped rather than buffered while disconnected."""
-
-    __slots__ = ("socket",)
-
-    def __init__(self, socket: ClientSocket) -> None:
-        self.socket = socket
-
-    def emit(self, event: str, *args: Any, callback: Callable[..., Any] | None = None) -> None:
-        """Emit if connected now; otherwise drop the packet."""
-        check_event_name(event)
-        self.socket._emit(event, args, callback, None, volatile=True)

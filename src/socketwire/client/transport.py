@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -15,7 +15,8 @@ import aiohttp
 if TYPE_CHECKING:
     from .transports import EngineConnection
 
-__all__ = ["Channel", "ClientTransport", "ConnectOptions", "describe", "engine_url", "new_http"]
+__all__ = ["Channel", "ClientTransport", "ConnectOptions", "describe", "engine_url", "new_http",
+           "with_http"]
 
 
 @dataclass(slots=True)
@@ -48,6 +49,20 @@ def new_http(options: ConnectOptions) -> aiohttp.ClientSession:
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=30),
         connector=aiohttp.TCPConnector(ssl=True if options.ssl_verify else False),
     )
+
+
+async def with_http(
+    options: ConnectOptions,
+    handshake: Callable[[aiohttp.ClientSession], Awaitable[EngineConnection]],
+) -> EngineConnection:
+    """Run ``handshake`` with a new HTTP client, which the session then owns; closed if the
+    handshake fails."""
+    http = new_http(options)
+    try:
+        return await handshake(http)
+    except BaseException:
+        await http.close()
+        raise
 
 
 class Channel(Protocol):

@@ -19,7 +19,7 @@ import contextlib
 import ssl
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from aioquic.asyncio.client import connect
 from aioquic.asyncio.protocol import QuicConnectionProtocol
@@ -158,7 +158,6 @@ async def connect_webtransport(
     be reached, its certificate is not trusted or it refuses the session."""
     parts = urlsplit(url)
     host = parts.hostname or "localhost"
-    port = parts.port or 443
     hashes_ok = {bytes(h) for h in certificate_hashes}
     configuration = QuicConfiguration(
         alpn_protocols=list(H3_ALPN),
@@ -170,12 +169,12 @@ async def connect_webtransport(
         configuration.verify_mode = ssl.CERT_NONE  # checked by hash below, or not at all
     stack = contextlib.AsyncExitStack()
     authority = parts.netloc.rpartition("@")[2]
-    target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
     try:
         try:
-            protocol = await stack.enter_async_context(
-                connect(host, port, configuration=configuration, create_protocol=_ClientProtocol)
-            )
+            protocol = await stack.enter_async_context(connect(
+                host, parts.port or 443, configuration=configuration,
+                create_protocol=_ClientProtocol,
+            ))
         except (ConnectionError, OSError) as exc:
             raise ConnectError("webtransport error", {
                 "description": f"cannot open a QUIC connection to {authority}: {exc!r}"
@@ -185,27 +184,33 @@ async def connect_webtransport(
             raise ConnectError("webtransport error", {
                 "description": f"the certificate of {authority} matches none of the hashes"
             })
-        session_id = protocol._quic.get_next_available_stream_id()
-        protocol.session_id = session_id
-        request = [
-            (b":method", b"CONNECT"),
-            (b":scheme", b"https"),
-            (b":authority", authority.encode()),
-            (b":path", target.encode()),
-            (b":protocol", b"webtransport"),
-        ]
-        request += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-        protocol.h3.send_headers(session_id, request)
-        protocol.transmit()
-        status = await protocol.response
-        if status != 200:
-            raise ConnectError("webtransport error", {
-                "status": status,
-                "description": f"WebTransport session refused by {authority}: HTTP {status}",
-            })
-        protocol.stream_id = protocol.h3.create_webtransport_stream(session_id)
+        await _open_session(protocol, parts, authority, headers)
         return WebTransportClientChannel(protocol, stack)
     except BaseException:
         await stack.aclose()
         raise
 
+
+async def _open_session(protocol: _ClientProtocol, parts: SplitResult, authority: str,
+                        headers: Mapping[str, str] | None) -> None:
+    """The extended CONNECT of the WebTransport session, then its bidirectional stream."""
+    session_id = protocol._quic.get_next_available_stream_id()
+    protocol.session_id = session_id
+    target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+    request = [
+        (b":method", b"CONNECT"),
+        (b":scheme", b"https"),
+        (b":authority", authority.encode()),
+        (b":path", target.encode()),
+        (b":protocol", b"webtransport"),
+    ]
+    request += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    protocol.h3.send_headers(session_id, request)
+    protocol.transmit()
+    status = await protocol.response
+    if status != 200:
+        raise ConnectError("webtransport error", {
+            "status": status,
+            "description": f"WebTransport session refused by {authority}: HTTP {status}",
+        })
+    protocol.stream_id = protocol.h3.create_webtransport_stream(session_id)

@@ -93,11 +93,19 @@ class WebSocketChannel(Protocol):
     def close(self, code: int = 1000) -> None:
         """Close the connection (after what is queued)."""
 
+    def abort(self) -> None:
+        """Drop the connection and everything queued on it at once (a slow consumer past
+        ``max_buffered_bytes``: no close handshake behind data the peer does not read)."""
+
     def buffered_amount(self) -> int:
         """Bytes queued but not yet handed to the network."""
 
-    # Hosts may also offer ``abort()``: drop the connection and everything queued on it at
-    # once (used for a slow consumer past ``max_buffered_bytes``).
+    def pause_reading(self) -> None:
+        """Stop handing the peer's messages to the engine (the session's handlers are
+        behind); the host stops reading the network where it can."""
+
+    def resume_reading(self) -> None:
+        """Hand the peer's messages to the engine again, those held back first."""
 
     async def flushed(self) -> None:
         """Return once everything queued so far has been handed to the network."""
@@ -156,6 +164,10 @@ class HttpApp(Protocol):
 
     async def open_websocket(self, request: HttpRequest) -> Any:
         """Accept (a ``WebSocketAcceptance``) or refuse (an ``HttpResponse``) a WebSocket."""
+
+    def lookup_static(self, method: str, path: str) -> HttpResponse | None:
+        """A file the app serves outside ``path`` (the admin UI's, say), or ``None``; hosts
+        ask after their own static files."""
 
     async def startup(self) -> None:
         """Get ready to serve (the host is starting): a Socket.IO server starts its

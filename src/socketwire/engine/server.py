@@ -336,6 +336,10 @@ class EngineServer:
             return None
         return session.begin_upgrade(channel, WebTransportTransport.name)
 
+    def lookup_static(self, method: str, path: str) -> HttpResponse | None:
+        """No files outside :attr:`path`: an Engine.IO server serves only its sessions."""
+        return None
+
     # ------------------------------------------------------------ lifecycle
 
     async def startup(self) -> None:

@@ -12,10 +12,16 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Protocol
 
-from ..exceptions import RemoteProtocolError
-from ..protocol import eio
 from ..protocol.eio import EioType
-from ..protocol.eio_machine import EngineMachine, Expiry, Role, SessionState, Upgrade, Verdict
+from ..protocol.eio_machine import (
+    EngineMachine,
+    Expiry,
+    Role,
+    SessionState,
+    Upgrade,
+    Verdict,
+    read_message,
+)
 from ..protocol.reasons import Reason
 from .http import HttpRequest, HttpResponse, PreparedMessage, WebSocketChannel
 from .polling import OK_HEADERS
@@ -209,12 +215,11 @@ class EngineSession:
         if type(data) is str and data[:1] == "4":  # the hot path: a text MESSAGE
             self.receive(_MESSAGE, data[1:])
             return
-        try:
-            kind, payload = eio.decode_packet(data)
-        except RemoteProtocolError:
+        packet = read_message(data)
+        if packet is None:
             self.close(Reason.PARSE_ERROR)
-            return
-        self.receive(kind, payload)
+        else:
+            self.receive(*packet)
 
     # ------------------------------------------------------------------ polling
 

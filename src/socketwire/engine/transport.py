@@ -147,21 +147,15 @@ class ChannelTransport(Transport):
 
     def abort(self) -> None:
         """Drop the channel and what is queued on it (no close handshake)."""
-        abort = getattr(self.channel, "abort", None)
-        if abort is not None:
-            abort()
+        self.channel.abort()
 
     def pause_reading(self) -> None:
         """Ask the host to stop reading the channel."""
-        switch = getattr(self.channel, "pause_reading", None)
-        if switch is not None:
-            switch()
+        self.channel.pause_reading()
 
     def resume_reading(self) -> None:
         """Ask the host to read the channel again."""
-        switch = getattr(self.channel, "resume_reading", None)
-        if switch is not None:
-            switch()
+        self.channel.resume_reading()
 
     def closing(self, reason: Reason | str, client_initiated: bool, probed: bool) -> None:
         """Close the channel (after what is queued); the session is over at once."""

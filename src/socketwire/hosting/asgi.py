@@ -277,12 +277,11 @@ class ASGIApp:
 
     def __init__(
         self,
-        app: Any,
+        app: HttpApp,
         other_app: ASGICallable | None = None,
         static_files: Mapping[str, str | os.PathLike[str]] | None = None,
     ) -> None:
-        inner = getattr(app, "http_app", None)
-        self.app: HttpApp = inner() if callable(inner) else app
+        self.app = app
         self.other_app = other_app
         self.static = StaticFiles(static_files)
         self._started = False
@@ -305,9 +304,7 @@ class ASGIApp:
                 return
             found = self.static.lookup(scope.get("method", "GET"), path)
             if found is None:
-                extra = getattr(self.app, "lookup_static", None)
-                if extra is not None:
-                    found = extra(scope.get("method", "GET"), path)
+                found = self.app.lookup_static(scope.get("method", "GET"), path)
             if found is not None:
                 await _send_response(send, found)
                 return

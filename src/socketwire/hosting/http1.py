@@ -12,12 +12,14 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from sys import intern
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 import httptools
 
 from ..engine.http import BodyTooLarge, HttpRequest, HttpResponse
+from ..protocol.eio import parse_query
 from .websocket import WS_HIGH_WATER, WS_LOW_WATER, WebSocketProtocol, handshake_response
 
 if TYPE_CHECKING:
@@ -217,7 +219,9 @@ class HttpProtocol(asyncio.Protocol):
         if self.header_bytes > MAX_HEADER_BYTES or len(self.headers) > MAX_HEADERS:
             self._reply_and_close(HttpResponse(431))
             raise httptools.HttpParserError("headers too large")
-        key = name.decode("latin-1").lower()
+        # interned: every connection keeps its request's headers (the handshake's), and the
+        # same dozen names would otherwise be copied into each
+        key = intern(name.decode("latin-1").lower())
         text = value.decode("latin-1")
         if key in self.headers:
             self.headers[key] += ", " + text
@@ -279,7 +283,7 @@ class HttpProtocol(asyncio.Protocol):
         parsed = httptools.parse_url(self.url)
         path = unquote(parsed.path.decode("latin-1")) if parsed.path else "/"
         qs = parsed.query.decode("latin-1") if parsed.query else ""
-        query = dict(parse_qsl(qs, keep_blank_values=True)) if qs else {}
+        query = parse_query(qs) if qs else {}
         peer = self.transport.get_extra_info("peername") if self.transport else None
         return HttpRequest(
             method=self.parser.get_method().decode("ascii"),
@@ -345,9 +349,7 @@ class HttpProtocol(asyncio.Protocol):
             return HttpResponse(413, close=True)
         found = self.server.static.lookup(request.method, request.path)
         if found is None:
-            extra = getattr(app, "lookup_static", None)
-            if extra is not None:
-                found = extra(request.method, request.path)
+            found = app.lookup_static(request.method, request.path)
         if found is not None:
             return found
         return HttpResponse(404, [("Content-Type", "text/plain")], b"Not Found")

@@ -121,7 +121,7 @@ class StandaloneServer:
 
 
 async def serve(
-    app: Any,
+    app: HttpApp,
     host: str = "127.0.0.1",
     port: int = 3000,
     static_files: Mapping[str, str | os.PathLike[str]] | None = None,
@@ -142,7 +142,7 @@ async def serve(
     fresh self-signed certificate unless one is given (``server.http3.certificate``); the
     app must list ``"webtransport"`` in its ``transports``.
     """
-    server = StandaloneServer(_as_http_app(app), StaticFiles(static_files),
+    server = StandaloneServer(app, StaticFiles(static_files),
                               http_header_timeout=http_header_timeout,
                               http_keepalive_timeout=http_keepalive_timeout,
                               ws_max_fragments=ws_max_fragments)
@@ -157,11 +157,6 @@ async def serve(
     return server
 
 
-def _as_http_app(app: Any) -> HttpApp:
-    inner = getattr(app, "http_app", None)
-    return inner() if callable(inner) else app  # type: ignore[no-any-return]
-
-
 def install_uvloop() -> bool:
     """Use uvloop for new event loops when it is installed; tell whether it is."""
     try:
@@ -173,7 +168,7 @@ def install_uvloop() -> bool:
 
 
 def run(
-    app: Any,
+    app: HttpApp,
     host: str = "127.0.0.1",
     port: int = 3000,
     static_files: Mapping[str, str | os.PathLike[str]] | None = None,

@@ -46,9 +46,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engine.http import HttpApp
 from ..engine.static import StaticFiles
 from .http1 import HttpProtocol as _HttpProtocol
-from .standalone import LISTEN_BACKLOG, StandaloneServer, _as_http_app, install_uvloop
+from .standalone import LISTEN_BACKLOG, StandaloneServer, install_uvloop
 
 __all__ = [
     "WorkerInfo",
@@ -442,7 +443,7 @@ def _worker_main(plan: _Plan, slot: int, ready_fd: int) -> int:
     if plan.use_uvloop:
         install_uvloop()
     info = WorkerInfo(slot, plan.count, plan.rundir, plan.bus[slot])
-    app = _as_http_app(plan.app)
+    app: HttpApp = plan.app
     engine: Any = getattr(app, "engine", app)
     if hasattr(engine, "sid_prefix"):
         engine.sid_prefix = sid_prefix(slot)

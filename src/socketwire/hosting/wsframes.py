@@ -27,6 +27,7 @@ _H2 = struct.Struct("!BB")
 _H4 = struct.Struct("!BBH")
 _H10 = struct.Struct("!BBQ")
 _ZERO_MASK = b"\x00\x00\x00\x00"
+_NO_TEXT: list[str] = []  # shared while no text message is fragmented; never appended to
 
 
 class WebSocketError(Exception):
@@ -135,8 +136,10 @@ class FrameParser:
         self.max_fragments = (max_fragments if max_fragments is not None
                               else max(16, max_size // FRAGMENT_COST))
         self._buf = b""
-        self._frag = bytearray()  # one buffer: tiny fragments cost their bytes, no more
-        self._text: list[str] = []
+        # one buffer: tiny fragments cost their bytes, no more (made when a fragmented
+        # message starts: most connections never send one)
+        self._frag: bytearray | bytes = b""
+        self._text: list[str] = _NO_TEXT
         self._decoder: codecs.IncrementalDecoder | None = None
         self._frag_op = 0
         self._frag_size = 0
@@ -239,13 +242,13 @@ class FrameParser:
                         self._text.append(piece)
                     if fin:
                         out.append((OP_TEXT, "".join(self._text)))
-                        self._text = []
+                        self._text = _NO_TEXT
                         self._decoder = None
                 else:
                     self._frag += payload
                     if fin:
                         out.append((OP_BINARY, bytes(self._frag)))
-                        self._frag = bytearray()
+                        self._frag = b""
                 if fin:
                     self._frag_op = 0
                     self._frag_size = 0

@@ -12,6 +12,7 @@ import binascii
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from ..exceptions import HandshakeError, RemoteProtocolError
 from . import jsoncodec
@@ -26,6 +27,7 @@ __all__ = [
     "decode_payload",
     "encode_open",
     "encode_payload",
+    "parse_query",
 ]
 
 SEPARATOR = "\x1e"
@@ -140,6 +142,23 @@ def decode_open(payload: str) -> OpenInfo:
         if not 0 <= seconds <= _MAX_TIMER_SECONDS:
             raise RemoteProtocolError("invalid OPEN packet")
     return info
+
+
+def parse_query(qs: str) -> dict[str, str]:
+    """A query string as ``dict(urllib.parse.parse_qsl(qs, keep_blank_values=True))`` gives
+    it (``&``-separated, ``+`` and ``%XX`` decoded as UTF-8 with replacement, the last of a
+    repeated name wins), without urllib's per-field work for fields needing no decoding
+    (Engine.IO's ``EIO=4&transport=polling&sid=...``)."""
+    out: dict[str, str] = {}
+    for field in qs.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in field or "+" in field:
+            name = unquote(name.replace("+", " "))
+            value = unquote(value.replace("+", " "))
+        out[name] = value
+    return out
 
 
 @dataclass(frozen=True, slots=True)

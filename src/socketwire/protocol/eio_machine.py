@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import enum
 
-from .eio import EioType
+from ..exceptions import RemoteProtocolError
+from .eio import EioPacket, EioType, decode_packet
 from .reasons import Reason
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Upgrade",
     "UpgradeStep",
     "Verdict",
+    "read_message",
 ]
 
 # a deadline reached this much later than it was due means the caller's loop was not running
@@ -52,6 +54,15 @@ LATE_TIMER = 0.01
 PROBE = "2probe"
 PROBE_ANSWER = "3probe"
 UPGRADE = "5"
+
+
+def read_message(data: str | bytes) -> EioPacket | None:
+    """The packet one channel message carries (a WebSocket or WebTransport message), or
+    ``None`` when it is unreadable: the session then closes with ``parse error``."""
+    try:
+        return decode_packet(data)
+    except RemoteProtocolError:
+        return None
 
 
 class Role(enum.Enum):

@@ -7,11 +7,18 @@ socket.io-msgpack-parser (the official Node server and client with ``parser:
 require("socket.io-msgpack-parser")``, or socket.io-client's ``socket.io.msgpack.min.js``)
 understand it.
 
+What notepack.io 2 (socket.io-msgpack-parser's codec) writes for JavaScript values MessagePack
+has no type for is read back as a Node server reads it, told apart by the framing byte:
+``undefined`` (fixext 1 type 0) as ``None``, a ``Date`` (fixext 8 type 0) as its JSON string
+(what the JSON parser delivers), an ``ArrayBuffer`` or typed array (ext 8 / 16 / 32 type 0,
+of any size) as ``bytes``; other extensions as ``[type, bytes]``.
+
 Needs the ``msgpack`` package (``pip install socketwire[msgpack]``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..exceptions import LocalProtocolError, RemoteProtocolError
@@ -95,7 +102,12 @@ class MsgpackDecoder:
         if isinstance(message, str):
             raise RemoteProtocolError("expected a binary MessagePack message, got text")
         try:
-            obj = self._msgpack.unpackb(message, raw=False, ext_hook=self._ext)
+            try:
+                obj = self._msgpack.unpackb(message, raw=False, ext_hook=_ext)
+            except _TypeZero:  # rare: read again, by the framing of each extension
+                from . import notepack  # (needs msgpack, as this parser)
+
+                obj = notepack.unpack_framed(message, self._unpack, None)[0]
         except Exception:  # ExtraData, FormatError, StackError, ValueError, ...
             raise RemoteProtocolError("invalid MessagePack payload") from None
         if not isinstance(obj, dict):
@@ -121,12 +133,22 @@ class MsgpackDecoder:
     def reset(self) -> None:
         """Nothing to drop."""
 
-    def _ext(self, code: int, data: bytes) -> Any:
-        # notepack.io 2 (under socket.io-msgpack-parser 3) writes JavaScript's undefined as
-        # fixext 1 type 0 (d4 00 00), e.g. a CONNECT without auth: read it as absent (None)
-        if code == 0 and data == b"\x00":
-            return None
-        return self._msgpack.ExtType(code, data)
+    def _unpack(self, data: bytes, ext_hook: Callable[[int, bytes], Any]) -> Any:
+        return self._msgpack.unpackb(data, raw=False, ext_hook=ext_hook)
+
+
+class _TypeZero(Exception):
+    """An extension of type 0: notepack's legacy forms, read by their framing byte."""
+
+
+def _ext(code: int, data: bytes) -> Any:
+    # notepack.io 2 (under socket.io-msgpack-parser 3) writes JavaScript's undefined as fixext
+    # 1 type 0 (d4 00 00; e.g. a CONNECT without auth: read as absent, None), a Date as fixext
+    # 8 type 0 (read as its JSON string, as the JSON parser gets it) and an ArrayBuffer or a
+    # typed array as ext 8 / 16 / 32 type 0 (bytes): told apart by framing, in a second pass
+    if code == 0:
+        raise _TypeZero
+    return [code, bytes(data)]  # as notepack: [type, Buffer]
 
 
 def _valid(kind: SioType, data: Any, present: bool) -> bool:

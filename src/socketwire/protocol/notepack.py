@@ -5,11 +5,12 @@
   timestamp extension (type -1), as notepack writes a ``Date``.
 - Decoding: ``bin`` becomes ``bytes``; a timestamp (type -1, all three sizes) becomes the
   string JavaScript's ``Date.toJSON()`` gives (``2026-12-01T09:30:00.000Z``), which is what a
-  Node server would send its clients as JSON; notepack 2.x's legacy forms are accepted: ext 0
-  of 8 bytes is a Date (milliseconds), ext 0 of 1 byte is ``undefined`` (dropped from maps,
-  ``None`` in arrays), any other ext 0 is an ArrayBuffer (``bytes``). (A legacy ArrayBuffer of
-  exactly 1 or 8 bytes is read as undefined or a Date: the two forms cannot be told apart
-  without the framing byte.) Other extension types become ``[type, bytes]``, as notepack.
+  Node server would send its clients as JSON. Extensions of type 0 (notepack 2.x's legacy
+  forms, which notepack 3 still reads) mean what their framing byte says, as in notepack:
+  fixext 1 is ``undefined`` (dropped from maps, ``None`` in arrays), fixext 8 a Date
+  (milliseconds), fixext 2, 4 and 16 ``[0, bytes]``, and ext 8 / 16 / 32 an ArrayBuffer
+  (``bytes``) of any length, 1 and 8 included. Other extension types become
+  ``[type, bytes]``, as notepack.
 
 The ``-request`` / ``-response`` messages that Node's classic adapter sends as JSON go through
 :func:`dumps_json` / :func:`loads_json` (JSON.stringify's shape for ``bytes``:
@@ -20,12 +21,13 @@ a payload starting with ``{`` is JSON, anything else MessagePack.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
 import orjson
 
-__all__ = ["dumps", "dumps_json", "loads", "loads_any", "loads_json"]
+__all__ = ["dumps", "dumps_json", "loads", "loads_any", "loads_json", "unpack_framed"]
 
 
 class _Undefined:
@@ -62,23 +64,100 @@ def dumps(value: Any) -> bytes:
     return msgpack.packb(value, use_bin_type=True, default=_default, datetime=False)  # type: ignore[no-any-return]
 
 
-class _Decoding:
-    __slots__ = ("fix",)
+# MessagePack's fixext framing bytes and their payload sizes
+_FIXEXT_SIZES = frozenset((1, 2, 4, 8, 16))
 
-    def __init__(self) -> None:
+
+class _Ambiguous(Exception):
+    """An extension of type 0 whose framing cannot be known from its payload size alone."""
+
+
+class _Decoding:
+    __slots__ = ("data", "fix", "framings", "undefined")
+
+    def __init__(self, data: bytes, undefined: Any, framings: list[bool] | None = None) -> None:
+        self.data = data
+        self.undefined = undefined
         self.fix = False
+        # with an ext 8 header of a fixext size somewhere in the bytes: for each type-0
+        # extension, in order, whether it was framed as fixext (found by _type0_framings)
+        self.framings = None if framings is None else iter(framings)
 
     def ext(self, code: int, data: bytes) -> Any:
         # (type -1 never gets here: msgpack decodes it into a Timestamp by itself)
-        if code == 0:
-            if len(data) == 1:
-                self.fix = True
-                return UNDEFINED
-            if len(data) == 8:
-                ms = int.from_bytes(data, "big", signed=True)
-                return _iso(_EPOCH + _dt.timedelta(milliseconds=ms))
-            return bytes(data)
-        return [code, bytes(data)]
+        if code != 0:
+            return [code, bytes(data)]
+        size = len(data)
+        if self.framings is not None:
+            fixed = next(self.framings, size in _FIXEXT_SIZES)
+        elif size in _FIXEXT_SIZES:
+            # an ext 8 / 16 / 32 of this size would have left its header in the bytes;
+            # without one, this is a fixext (the usual case: no second pass)
+            raw = self.data
+            if (bytes((0xC7, size, 0)) in raw or bytes((0xC8, 0, size, 0)) in raw
+                    or bytes((0xC9, 0, 0, 0, size, 0)) in raw):
+                raise _Ambiguous
+            fixed = True
+        else:
+            fixed = False  # only ext 8 / 16 / 32 hold other sizes
+        if not fixed:
+            return bytes(data)  # an ArrayBuffer
+        if size == 1:
+            self.fix = True
+            return self.undefined
+        if size == 8:
+            ms = int.from_bytes(data, "big", signed=True)
+            return _iso(_EPOCH + _dt.timedelta(milliseconds=ms))
+        return [0, bytes(data)]
+
+
+# bytes that follow a MessagePack type byte before its payload (ints, floats, lengths)
+_FIXED_WIDTH = {0xCA: 4, 0xCB: 8, 0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8,
+                0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8}
+_LENGTH_WIDTH = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4}  # bin, str
+_EXT_WIDTH = {0xC7: 1, 0xC8: 2, 0xC9: 4}
+_FIXEXT = {0xD4: 1, 0xD5: 2, 0xD6: 4, 0xD7: 8, 0xD8: 16}
+
+
+def _type0_framings(data: bytes) -> list[bool]:
+    """Walk one MessagePack value without decoding it: for each extension of type 0, in
+    the order msgpack meets them, whether it is framed as fixext (``True``) or ext 8 / 16 /
+    32. Stops quietly at malformed or truncated input (msgpack then reports it)."""
+    out: list[bool] = []
+    pos, pending, end = 0, 1, len(data)
+    while pending and pos < end:
+        pending -= 1
+        b = data[pos]
+        pos += 1
+        if b <= 0x7F or b >= 0xE0 or 0xC0 <= b <= 0xC3:
+            continue  # fixint, nil, (never used), booleans
+        if b <= 0x8F:
+            pending += 2 * (b & 0x0F)
+        elif b <= 0x9F:
+            pending += b & 0x0F
+        elif b <= 0xBF:
+            pos += b & 0x1F
+        elif b in _FIXED_WIDTH:
+            pos += _FIXED_WIDTH[b]
+        elif b in _LENGTH_WIDTH:
+            width = _LENGTH_WIDTH[b]
+            pos += width + int.from_bytes(data[pos:pos + width], "big")
+        elif b in _EXT_WIDTH:
+            width = _EXT_WIDTH[b]
+            size = int.from_bytes(data[pos:pos + width], "big")
+            if data[pos + width:pos + width + 1] == b"\x00":
+                out.append(False)
+            pos += width + 1 + size
+        elif b in _FIXEXT:
+            if data[pos:pos + 1] == b"\x00":
+                out.append(True)
+            pos += 1 + _FIXEXT[b]
+        else:  # array 16 / 32, map 16 / 32
+            width = 2 if b in (0xDC, 0xDE) else 4
+            count = int.from_bytes(data[pos:pos + width], "big")
+            pos += width
+            pending += count if b <= 0xDD else 2 * count
+    return out
 
 
 def _fix(value: Any) -> Any:
@@ -96,15 +175,31 @@ def _fix(value: Any) -> Any:
 
 def loads(data: bytes) -> Any:
     """Decode a notepack.io MessagePack payload (raises ``ValueError`` when malformed)."""
-    state = _Decoding()
     try:
-        value = msgpack.unpackb(data, raw=False, strict_map_key=False, ext_hook=state.ext,
-                                timestamp=0)
+        value, undefined_met = unpack_framed(data, _unpack, UNDEFINED)
     except (msgpack.UnpackException, ValueError, TypeError) as err:
         raise ValueError(f"malformed MessagePack: {err}") from err
-    if state.fix or (b"\xff" in data and _has_timestamp(value)):
+    if undefined_met or (b"\xff" in data and _has_timestamp(value)):
         value = _fix(value)
     return value
+
+
+def unpack_framed(data: bytes, unpack: Callable[[bytes, Callable[[int, bytes], Any]], Any],
+                  undefined: Any) -> tuple[Any, bool]:
+    """``unpack(data, ext_hook)`` with a hook that reads notepack's extensions as notepack
+    does, type 0 by its framing byte (``undefined`` stands for JavaScript's ``undefined``);
+    returns the value and whether an ``undefined`` was met. Errors of ``unpack`` propagate."""
+    state = _Decoding(data, undefined)
+    try:
+        return unpack(data, state.ext), state.fix
+    except _Ambiguous:
+        state = _Decoding(data, undefined, _type0_framings(data))
+        return unpack(data, state.ext), state.fix
+
+
+def _unpack(data: bytes, ext_hook: Callable[[int, bytes], Any]) -> Any:
+    return msgpack.unpackb(data, raw=False, strict_map_key=False, ext_hook=ext_hook,
+                           timestamp=0)
 
 
 def _has_timestamp(value: Any) -> bool:

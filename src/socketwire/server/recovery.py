@@ -27,6 +27,10 @@ class ConnectionStateRecovery:
     id, rooms and ``socket.data`` and receives the events it missed, before ``connect``.
     With ``skip_middlewares`` (Node's default) a recovered socket skips the connection
     middlewares. ``Server(connection_state_recovery=True)`` uses these defaults.
+
+    As in Node, what is emitted to the dropped socket meanwhile is replayed too: broadcasts
+    to its rooms, and ``socket.emit`` on the old ``Socket`` object (even from its
+    ``disconnect`` handler); never volatile emits nor emits expecting an ack.
     """
 
     max_disconnection_duration: float = 120.0

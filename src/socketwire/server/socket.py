@@ -115,6 +115,8 @@ class Socket(Listeners):
         #: the private session id (connection state recovery only)
         self.pid: str | None = None
         self._missed: list[list[Any]] | tuple[()] = ()
+        #: whether the session was persisted when the socket dropped (its emits are kept)
+        self._kept = False
         if session is not None:
             self.id = session.sid
             self.pid = session.pid
@@ -197,8 +199,16 @@ class Socket(Listeners):
     def _emit(self, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None,
               timeout: float | None, volatile: bool = False) -> None:
         if not self.connected:
-            if callback is not None and timeout is not None:
-                callback(Disconnected("socket is disconnected"))
+            if callback is not None:
+                if timeout is not None:
+                    callback(Disconnected("socket is disconnected"))
+            elif self._kept and not volatile:
+                # as Node: a dropped socket whose session is kept still emits through the
+                # adapter, which numbers and stores the event for the session's recovery
+                self.nsp.adapter.broadcast(
+                    SioPacket(SioType.EVENT, self.nsp.name, [event, *args]),
+                    BroadcastOptions(rooms=frozenset((self.id,))),
+                )
             return
         if self._any_outgoing:
             for h in list(self._any_outgoing):
@@ -376,9 +386,11 @@ class Socket(Listeners):
         if hooks.event_received:
             for hook in hooks.event_received:
                 hook(self, data)
-        handlers = self._events._listeners.get(event if type(event) is str else str(event))
-        if not handlers:
+        handlers: Any = self._events._listeners.get(event if type(event) is str else str(event))
+        if handlers is None:
             return
+        if type(handlers) is Handler:
+            handlers = (handlers,)
         timed = hooks.handler_done or hooks.handler_log is not None
         for h in handlers:  # a tuple: handlers added or removed meanwhile do not change it
             if h.once:
@@ -431,6 +443,7 @@ class Socket(Listeners):
         self.connected = False
         if (self.pid is not None and reason in RECOVERABLE_REASONS
                 and self.server.connection_state_recovery is not None):
+            self._kept = True
             rooms = self.nsp.adapter.socket_rooms(self.id) or ()
             spawn(self.nsp.adapter.persist_session(
                 PersistedSession(self.id, self.pid, list(rooms), self.data)))
