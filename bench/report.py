@@ -163,7 +163,8 @@ def load_harness(home: Path) -> ModuleType:
 
 
 def run_all(table: list[Row], harness: ModuleType, python: str, repeat: int,
-            duration: float, warmup: float, out: Path) -> list[dict[str, Any]]:
+            duration: float, warmup: float, out: Path, quick: bool = False
+            ) -> list[dict[str, Any]]:
     """Every row, interleaved by the harness; results tagged with their row id."""
     import resource
 
@@ -187,7 +188,7 @@ def run_all(table: list[Row], harness: ModuleType, python: str, repeat: int,
     setattr(harness, "loadgen_argv", loadgen_argv)  # noqa: B010
     meta = {"meta": True, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "loadavg_start": os.getloadavg(), "repeat": repeat, "duration": duration,
-            "warmup": warmup, "commit": _commit()}
+            "warmup": warmup, "commit": _commit(), "quick": quick}
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
         f.write(json.dumps(meta) + "\n")
@@ -441,14 +442,14 @@ def main() -> None:
         home = harness_home(a.harness)
         harness = load_harness(home)
         out = a.out or REPO / "bench" / "results" / time.strftime("report-%Y%m%d-%H%M%S.jsonl")
-        run_all(table, harness, a.python, repeat, duration, warmup, out)
+        run_all(table, harness, a.python, repeat, duration, warmup, out, a.quick)
         results = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
         print(f"results: {out}", file=sys.stderr)
     meta: dict[str, Any] = {}
     for r in results:
         if r.get("meta"):
             meta.update(r)
-    meta["quick"] = a.quick
+    meta["quick"] = meta.get("quick") or a.quick
     present = {(r["point"]["row"], int(r["point"]["clients"]))
                for r in results if not r.get("meta")}
     if a.source:  # the rows and client counts the file has
