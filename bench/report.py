@@ -11,8 +11,8 @@ repeat and each row, every server in a rotated order, a fresh server per measure
 on CPU 0 and load generator on CPU 1. Rows: echo and ack at 100 / 1000 clients (and echo with
 the ``ws`` client and random masking keys, as browsers send), broadcast to 1000 / 5000 with
 ``--window 4``, rooms (1000 clients, 10 rooms, ``--window 4`` too), connect 10k WebSockets
-(rate, p99 connect time, RSS per idle connection), the three churn rows, and ASGI mode (socketwire under uvicorn against
-python-socketio on uvicorn, echo at 100 / 1000).
+(rate, p99 connect time, RSS per idle connection), the three churn rows, and ASGI mode
+(socketwire under uvicorn against python-socketio on uvicorn, echo at 100 / 1000).
 
 The raw results go to ``bench/results/report-<time>.jsonl`` (JSON lines, one per measurement);
 the page's generated section (between the ``bench-report`` markers) is replaced, the rest of
