@@ -129,6 +129,31 @@ async def test_any_outgoing_called_once_per_emit_under_recovery(
         assert all(len(x) == 3 and isinstance(x[2], str) for x in outgoing)  # the offsets
 
 
+async def test_prepended_outgoing_listener_runs_first(js: JsDriver, hosting: str) -> None:
+    """``prepend_any_outgoing`` (Node's ``prependAnyOutgoing``) is called before the others,
+    for a broadcast as for an emit; the listeners of a socket that left are not counted."""
+    io = socketwire.Server()
+    calls: list[tuple[str, str]] = []
+
+    @io.on("connection")
+    def connection(socket: socketwire.Socket) -> None:
+        socket.on_any_outgoing(lambda event, *args: calls.append(("second", event)))
+        socket.prepend_any_outgoing(lambda event, *args: calls.append(("first", event)))
+
+    async with serving(io, hosting, js) as url:
+        assert (await js.connect("a", url, "websocket"))["connected"]
+        sid = (await js.state("a"))["id"]
+        io.emit("news")
+        io.of("/").sockets[sid].emit("direct")
+        await js.wait("a", "event", "direct")
+        assert calls == [("first", "news"), ("second", "news"),
+                         ("first", "direct"), ("second", "direct")]
+        assert io.of("/")._outgoing_watchers == 1
+        await js.reset()
+        await poll_until(lambda: not io.of("/").sockets, what="socket gone")
+        assert io.of("/")._outgoing_watchers == 0
+
+
 # ------------------------------------------------ emitting in a connection middleware
 
 
@@ -177,9 +202,11 @@ async def test_emit_in_a_refusing_middleware_never_reaches_the_handlers(
     """Refused after emitting: the client gets the event then CONNECT_ERROR (as from Node);
     it keeps the event buffered and never hands it to a handler."""
     io = socketwire.Server()
+    outgoing: list[list[Any]] = []
 
     @io.use
     def middleware(socket: socketwire.Socket) -> None:
+        socket.on_any_outgoing(lambda *data: outgoing.append(list(data)))
         socket.emit("early", 1)
         raise socketwire.ConnectionRefused("no")
 
@@ -188,3 +215,5 @@ async def test_emit_in_a_refusing_middleware_never_reaches_the_handlers(
         assert info["connected"] is False and info["message"] == "no"
         await asyncio.sleep(0.1)
         assert js.received("a", "early") == []
+        assert outgoing == [["early", 1]]
+        assert io.of("/")._outgoing_watchers == 0  # the refused socket is not counted

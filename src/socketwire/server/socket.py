@@ -220,9 +220,13 @@ class Socket(Listeners):
         """Call ``handler(event, *args)`` for every event sent to this socket, broadcasts
         included (as Node's ``onAnyOutgoing``)."""
         Listeners.on_any_outgoing(self, handler)
-        if not self._watching:
-            self._watching = True
-            self.nsp._outgoing_watchers += 1
+        self._watch_outgoing()
+        return handler
+
+    def prepend_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Like :meth:`on_any_outgoing`, called before the others."""
+        Listeners.prepend_any_outgoing(self, handler)
+        self._watch_outgoing()
         return handler
 
     def off_any_outgoing(self, handler: Callable[..., Any] | None = None) -> None:
@@ -230,6 +234,12 @@ class Socket(Listeners):
         Listeners.off_any_outgoing(self, handler)
         if not self._any_outgoing:
             self._unwatch_outgoing()
+
+    def _watch_outgoing(self) -> None:
+        """Counted among the namespace's sockets with onAnyOutgoing listeners."""
+        if not self._watching:
+            self._watching = True
+            self.nsp._outgoing_watchers += 1
 
     def _unwatch_outgoing(self) -> None:
         """No longer counted among the namespace's sockets with onAnyOutgoing listeners."""
