@@ -348,6 +348,11 @@ class Listeners:
         self._any_outgoing = (*self._any_outgoing, Handler(handler))
         return handler
 
+    def prepend_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Like :meth:`on_any_outgoing`, called before the others."""
+        self._any_outgoing = (Handler(handler), *self._any_outgoing)
+        return handler
+
     def off_any_outgoing(self, handler: Callable[..., Any] | None = None) -> None:
         """Remove an outgoing catch-all handler (or all of them)."""
         self._any_outgoing = (

@@ -190,3 +190,15 @@ async def test_reconnect_failed(clients: Factory) -> None:
     await asyncio.wait_for(client.wait(), TIMEOUT)
     assert seen == ["reconnect_attempt", "reconnect_error", "reconnect_attempt",
                     "reconnect_failed", "reconnect_error"]
+
+
+async def test_prepend_any_outgoing_runs_before_the_other_outgoing_listeners(
+        target: Any, clients: Factory) -> None:
+    client = clients()
+    await client.connect(target.url, wait_timeout=TIMEOUT)
+    calls: list[tuple[str, str, tuple[Any, ...]]] = []
+    sock = client.socket()
+    sock.on_any_outgoing(lambda event, *args: calls.append(("second", event, args)))
+    sock.prepend_any_outgoing(lambda event, *args: calls.append(("first", event, args)))
+    assert await client.emit_with_ack("ack", 5) == 5
+    assert calls == [("first", "ack", (5,)), ("second", "ack", (5,))]

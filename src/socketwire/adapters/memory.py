@@ -10,12 +10,14 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..engine.http import PreparedMessage
+from ..handlers import call_handler
 from ..protocol.parser import JSON, Parser
 from ..protocol.sio import SioPacket, SioType
 from .base import Adapter, BroadcastOptions, PersistedSession, RestoredSession
 
 if TYPE_CHECKING:
     from ..server.namespace import Namespace
+    from ..server.socket import Socket
 
 __all__ = ["InMemoryAdapter", "SessionAwareAdapter", "prepare"]
 
@@ -37,7 +39,9 @@ class InMemoryAdapter(Adapter):
         if self.nsp.server.hooks.event_sent:
             self._notify_sent(sockets, packet)
         message = prepare(packet, self.nsp.server.parser)
-        if opts.flags.volatile:
+        if self.nsp._outgoing_watchers:  # once per broadcast: most namespaces have none
+            _send_watched(sockets, packet, message, opts.flags.volatile)
+        elif opts.flags.volatile:
             for socket in sockets:
                 session = socket.conn
                 if session.writable:
@@ -62,9 +66,30 @@ class InMemoryAdapter(Adapter):
             self._notify_sent(sockets, packet)
         message = prepare(packet, self.nsp.server.parser)
         assert packet.id is not None
+        watched = self.nsp._outgoing_watchers
         for socket in sockets:
             socket.register_ack(packet.id, functools.partial(on_ack, socket.id))
+            if watched and socket._any_outgoing:
+                _notify_outgoing(socket, packet.data)
             socket.conn.send_prepared(message)
+
+
+def _notify_outgoing(socket: Socket, data: list[Any]) -> None:
+    """Call ``socket``'s onAnyOutgoing listeners with a packet's ``[event, *args]``."""
+    for handler in socket._any_outgoing:
+        call_handler(handler, data)
+
+
+def _send_watched(sockets: list[Socket], packet: SioPacket, message: PreparedMessage,
+                  volatile: bool) -> None:
+    """The broadcast loop when some socket has onAnyOutgoing listeners: as Node, each
+    recipient's listeners are called (volatile ones too), then its copy is written."""
+    for socket in sockets:
+        if socket._any_outgoing:
+            _notify_outgoing(socket, packet.data)
+        session = socket.conn
+        if not volatile or session.writable:
+            session.send_prepared(message)
 
 
 class SessionAwareAdapter(InMemoryAdapter):

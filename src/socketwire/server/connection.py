@@ -192,12 +192,14 @@ class ServerConnection:
                 socket._on_packet(packet)
 
     async def _connect_with_middlewares(self, nsp: Namespace, socket: Socket) -> None:
+        socket._connecting = True  # as Node: what it emits meanwhile is written before CONNECT
         try:
             for mw in list(nsp._middlewares):
                 result = mw.fn(socket)
                 if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                     await result
         except ConnectionRefused as exc:
+            socket._connecting = False
             self._pending.pop(nsp.name, None)
             self._refused(socket)
             self._connect_error(nsp.name, exc.message, exc.data)
@@ -206,10 +208,12 @@ class ServerConnection:
             # an application bug: logged here, never described to the client (only
             # ConnectionRefused speaks to it, as Node's next(err))
             log.exception("error in connection middleware of namespace %s", nsp.name)
+            socket._connecting = False
             self._pending.pop(nsp.name, None)
             self._refused(socket)
             self._connect_error(nsp.name, MIDDLEWARE_FAILED, None)
             return
+        socket._connecting = False
         if self.session.state.value != "open":
             self._pending.pop(nsp.name, None)
             self._refused(socket)
@@ -221,6 +225,7 @@ class ServerConnection:
 
     @staticmethod
     def _refused(socket: Socket) -> None:
+        socket._unwatch_outgoing()
         if socket.recovered:  # it had joined its restored rooms
             socket.nsp.adapter.delete_all(socket.id)
 

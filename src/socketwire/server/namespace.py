@@ -32,6 +32,8 @@ class Namespace:
         self._events = Emitter()
         self._middlewares: list[Handler] = []
         self._ack_id = 0
+        #: how many sockets have onAnyOutgoing listeners (0: broadcasts skip calling them)
+        self._outgoing_watchers = 0
         self.adapter: Adapter = (adapter or server.adapter_factory)(self)
 
     def __repr__(self) -> str:
@@ -177,6 +179,7 @@ class Namespace:
 
     def _remove(self, socket: Socket) -> None:
         self.sockets.pop(socket.id, None)
+        socket._unwatch_outgoing()
 
     def _fire(self, event: str, *args: Any) -> None:
         self._events.fire(event, *args)

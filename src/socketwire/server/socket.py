@@ -117,6 +117,10 @@ class Socket(Listeners):
         self._missed: list[list[Any]] | tuple[()] = ()
         #: whether the session was persisted when the socket dropped (its emits are kept)
         self._kept = False
+        #: its connection middlewares are running (what it emits is written, as Node)
+        self._connecting = False
+        #: counted in ``nsp._outgoing_watchers`` (it has onAnyOutgoing listeners)
+        self._watching = False
         if session is not None:
             self.id = session.sid
             self.pid = session.pid
@@ -212,13 +216,44 @@ class Socket(Listeners):
             return
         self._emit(event, args, callback, None)
 
+    def on_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``handler(event, *args)`` for every event sent to this socket, broadcasts
+        included (as Node's ``onAnyOutgoing``)."""
+        Listeners.on_any_outgoing(self, handler)
+        self._watch_outgoing()
+        return handler
+
+    def prepend_any_outgoing(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Like :meth:`on_any_outgoing`, called before the others."""
+        Listeners.prepend_any_outgoing(self, handler)
+        self._watch_outgoing()
+        return handler
+
+    def off_any_outgoing(self, handler: Callable[..., Any] | None = None) -> None:
+        """Remove an outgoing catch-all handler (or all of them)."""
+        Listeners.off_any_outgoing(self, handler)
+        if not self._any_outgoing:
+            self._unwatch_outgoing()
+
+    def _watch_outgoing(self) -> None:
+        """Counted among the namespace's sockets with onAnyOutgoing listeners."""
+        if not self._watching:
+            self._watching = True
+            self.nsp._outgoing_watchers += 1
+
+    def _unwatch_outgoing(self) -> None:
+        """No longer counted among the namespace's sockets with onAnyOutgoing listeners."""
+        if self._watching:
+            self._watching = False
+            self.nsp._outgoing_watchers -= 1
+
     def send(self, *args: Any, callback: Callable[..., Any] | None = None) -> None:
         """Emit a ``message`` event."""
         self._emit("message", args, callback, None)
 
     def _emit(self, event: str, args: tuple[Any, ...], callback: Callable[..., Any] | None,
               timeout: float | None, volatile: bool = False) -> None:
-        if not self.connected:
+        if not self.connected and not self._connecting:
             if callback is not None:
                 if timeout is not None:
                     callback(Disconnected("socket is disconnected"))
@@ -230,17 +265,18 @@ class Socket(Listeners):
                     BroadcastOptions(rooms=frozenset((self.id,))),
                 )
             return
-        if self._any_outgoing:
-            for h in list(self._any_outgoing):
-                call_handler(h, (event, *args))
         if (callback is None and not volatile
                 and self.server.connection_state_recovery is not None):
-            # as Node: through the adapter, which numbers and keeps it for a recovery
+            # as Node: through the adapter, which numbers and keeps it for a recovery (and
+            # calls the onAnyOutgoing listeners)
             self.nsp.adapter.broadcast(
                 SioPacket(SioType.EVENT, self.nsp.name, [event, *args]),
                 BroadcastOptions(rooms=frozenset((self.id,))),
             )
             return
+        if self._any_outgoing:
+            for h in list(self._any_outgoing):
+                call_handler(h, (event, *args))
         if self.server.hooks.event_sent:
             sent = [event, *args]
             for hook in self.server.hooks.event_sent:
