@@ -453,7 +453,7 @@ def uvicorn_config(app: Any, host: str = "127.0.0.1", port: int = 3000,
     a socketwire ``Server`` wrapped in one); ``options`` are uvicorn's and win.
 
     uvicorn's WebSocket limit (``ws_max_size``) is the server's ``max_http_buffer_size``; its
-    WebSocket protocol is :class:`~socketwire.hosting._uvicorn.SocketwireWebSocketProtocol`
+    WebSocket protocol is :class:`~socketwire.hosting.uvicorn_ws.SocketwireWebSocketProtocol`
     (uvicorn's websockets-sansio one with a fragment-count limit, 1008 as Node's ws, and
     lighter per-connection state); no permessage-deflate (Node's default) and no
     WebSocket-level pings (Engine.IO pings).
@@ -461,7 +461,7 @@ def uvicorn_config(app: Any, host: str = "127.0.0.1", port: int = 3000,
     import uvicorn
 
     try:
-        from ._uvicorn import SocketwireWebSocketProtocol
+        from .uvicorn_ws import SocketwireWebSocketProtocol
 
         ws: Any = SocketwireWebSocketProtocol
     except ImportError:  # no websockets (wsproto only), or a uvicorn before its sansio protocol

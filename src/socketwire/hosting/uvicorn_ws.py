@@ -19,7 +19,14 @@ send path (state checks, a frame object, its serialization, a list of writes to 
 same bytes, as websockets' server side sends a message in one unmasked frame without
 compression. Anything else (the handshake, closing, a paused transport) is uvicorn's.
 
-Imported by :func:`socketwire.hosting.asgi.uvicorn_config` only (uvicorn is optional).
+:func:`socketwire.hosting.asgi.uvicorn_config` (hence ``run_asgi`` and ``socketwire serve
+--hosting asgi``) uses it; it needs uvicorn (>= 0.35) and websockets. From uvicorn's own
+command line, run_asgi's settings are::
+
+    uvicorn myapp:app --ws socketwire.hosting.uvicorn_ws:SocketwireWebSocketProtocol \
+        --ws-per-message-deflate false --ws-max-size 1000000 --ws-ping-interval 0
+
+(``--ws-max-size`` as the server's ``max_http_buffer_size``).
 """
 
 from __future__ import annotations
