@@ -285,10 +285,13 @@ def main() -> None:
     ap.add_argument("--callgrind", action="store_true", help="instruction counts (valgrind)")
     ap.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    runner: Any = asyncio.run
     try:
         import uvloop
     except ImportError:
-        uvloop = None
+        pass
+    else:
+        runner = uvloop.run
     for scenario in a.scenario or SCENARIOS:
         if a.callgrind:
             count = a.count or max(DEFAULT_COUNT[scenario] // 20, 50)
@@ -296,7 +299,6 @@ def main() -> None:
                   flush=True)
             continue
         count = a.count or DEFAULT_COUNT[scenario]
-        runner = uvloop.run if uvloop is not None else asyncio.run
         if a.quiet:
             runner(run(scenario, count))
             continue

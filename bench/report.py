@@ -10,9 +10,9 @@ in **one interleaved run** of the shared harness (``run.sh``'s driver, imported 
 repeat and each row, every server in a rotated order, a fresh server per measurement, server
 on CPU 0 and load generator on CPU 1. Rows: echo and ack at 100 / 1000 clients (and echo with
 the ``ws`` client and random masking keys, as browsers send), broadcast to 1000 / 5000 with
-``--window 4``, rooms (1000 clients, 10 rooms), connect 10k WebSockets (rate, p99 connect time,
-RSS per idle connection), the three churn rows, and ASGI mode (socketwire under uvicorn against
-python-socketio on uvicorn, echo at 100 / 1000).
+``--window 4``, rooms (1000 clients, 10 rooms, ``--window 4`` too), connect 10k WebSockets
+(rate, p99 connect time, RSS per idle connection), the three churn rows, and ASGI mode
+(socketwire under uvicorn against python-socketio on uvicorn, echo at 100 / 1000).
 
 The raw results go to ``bench/results/report-<time>.jsonl`` (JSON lines, one per measurement);
 the page's generated section (between the ``bench-report`` markers) is replaced, the rest of
@@ -88,7 +88,10 @@ def rows(quick: bool) -> list[Row]:
             {"client": "ws", "mask": "random"}),
         Row("ack", "ack", "ack", [100, 1000], main),
         Row("broadcast", "broadcast, window 4", "broadcast", [1000, 5000], main, {"window": 4}),
-        Row("rooms", "rooms, 10 rooms", "rooms", [1000], main, {"rooms": 10}),
+        # window 4 as broadcast: with one emit in flight per room the generator saturates
+        # (gen cpu 0.93 at 1000 clients) before the servers do
+        Row("rooms", "rooms, 10 rooms, window 4", "rooms", [1000], main,
+            {"rooms": 10, "window": 4}),
         Row("connect", "connect WebSockets", "connect", [10000], main,
             {"concurrency": 200, "hold": 3}),
         Row("churn-websocket", "churn: WebSocket connect+close", "churn", [1], main,
@@ -163,7 +166,8 @@ def load_harness(home: Path) -> ModuleType:
 
 
 def run_all(table: list[Row], harness: ModuleType, python: str, repeat: int,
-            duration: float, warmup: float, out: Path) -> list[dict[str, Any]]:
+            duration: float, warmup: float, out: Path, quick: bool = False
+            ) -> list[dict[str, Any]]:
     """Every row, interleaved by the harness; results tagged with their row id."""
     import resource
 
@@ -187,7 +191,7 @@ def run_all(table: list[Row], harness: ModuleType, python: str, repeat: int,
     setattr(harness, "loadgen_argv", loadgen_argv)  # noqa: B010
     meta = {"meta": True, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "loadavg_start": os.getloadavg(), "repeat": repeat, "duration": duration,
-            "warmup": warmup, "commit": _commit()}
+            "warmup": warmup, "commit": _commit(), "quick": quick}
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:
         f.write(json.dumps(meta) + "\n")
@@ -441,14 +445,14 @@ def main() -> None:
         home = harness_home(a.harness)
         harness = load_harness(home)
         out = a.out or REPO / "bench" / "results" / time.strftime("report-%Y%m%d-%H%M%S.jsonl")
-        run_all(table, harness, a.python, repeat, duration, warmup, out)
+        run_all(table, harness, a.python, repeat, duration, warmup, out, a.quick)
         results = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
         print(f"results: {out}", file=sys.stderr)
     meta: dict[str, Any] = {}
     for r in results:
         if r.get("meta"):
             meta.update(r)
-    meta["quick"] = a.quick
+    meta["quick"] = meta.get("quick") or a.quick
     present = {(r["point"]["row"], int(r["point"]["clients"]))
                for r in results if not r.get("meta")}
     if a.source:  # the rows and client counts the file has

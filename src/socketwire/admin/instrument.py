@@ -170,17 +170,20 @@ class WatchedDict(dict[str, Any]):
         self._notify()
 
     def update(self, *args: Any, **kwargs: Any) -> None:
+        """As ``dict.update``; the dashboard is told of the change."""
         for k, v in dict(*args, **kwargs).items():
             dict.__setitem__(self, k, _wrap(v, self._notify))
         self._notify()
 
     def setdefault(self, key: str, default: Any = None) -> Any:
+        """As ``dict.setdefault``; the dashboard is told of the change."""
         if key in self:
             return self[key]
         self[key] = default
         return self[key]
 
     def pop(self, key: str, *default: Any) -> Any:
+        """As ``dict.pop``; the dashboard is told of the change."""
         had = key in self
         value = dict.pop(self, key, *default)
         if had:
@@ -188,11 +191,13 @@ class WatchedDict(dict[str, Any]):
         return value
 
     def popitem(self) -> tuple[str, Any]:
+        """As ``dict.popitem``; the dashboard is told of the change."""
         item = dict.popitem(self)
         self._notify()
         return item
 
     def clear(self) -> None:
+        """As ``dict.clear``; the dashboard is told of the change."""
         dict.clear(self)
         self._notify()
 
@@ -237,35 +242,43 @@ class WatchedList(list[Any]):
         return self
 
     def append(self, value: Any) -> None:
+        """As ``list.append``; the dashboard is told of the change."""
         list.append(self, _wrap(value, self._notify))
         self._changed()
 
     def extend(self, values: Iterable[Any]) -> None:
+        """As ``list.extend``; the dashboard is told of the change."""
         list.extend(self, (_wrap(v, self._notify) for v in values))
         self._changed()
 
     def insert(self, index: Any, value: Any) -> None:
+        """As ``list.insert``; the dashboard is told of the change."""
         list.insert(self, index, _wrap(value, self._notify))
         self._changed()
 
     def pop(self, index: Any = -1) -> Any:
+        """As ``list.pop``; the dashboard is told of the change."""
         value = list.pop(self, index)
         self._changed()
         return value
 
     def remove(self, value: Any) -> None:
+        """As ``list.remove``; the dashboard is told of the change."""
         list.remove(self, value)
         self._changed()
 
     def clear(self) -> None:
+        """As ``list.clear``; the dashboard is told of the change."""
         list.clear(self)
         self._changed()
 
     def sort(self, *args: Any, **kwargs: Any) -> None:
+        """As ``list.sort``; the dashboard is told of the change."""
         list.sort(self, *args, **kwargs)
         self._changed()
 
     def reverse(self) -> None:
+        """As ``list.reverse``; the dashboard is told of the change."""
         list.reverse(self)
         self._changed()
 

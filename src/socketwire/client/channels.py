@@ -4,7 +4,6 @@ one Engine.IO packet per message."""
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from ..protocol import eio, jsoncodec
 from ..protocol.eio import EioType
 from ..protocol.eio_machine import read_message
 from ..protocol.reasons import Reason
-from .transport import Channel, ClientTransport, ConnectOptions, describe, with_http
+from .transport import Channel, ClientTransport, ConnectOptions, describe
 
 if TYPE_CHECKING:
     from .transports import EngineConnection
@@ -142,13 +141,6 @@ class WebSocketClient(ChannelClient):
     async def _ws(http: aiohttp.ClientSession, target: str) -> AiohttpChannel:
         ws = await http.ws_connect(target, autoping=True, max_msg_size=0, compress=0)
         return AiohttpChannel(ws)
-
-    @classmethod
-    async def connect(
-        cls, options: ConnectOptions, on_message: Callable[[str | bytes], None]
-    ) -> EngineConnection:
-        """Open a session on a new WebSocket."""
-        return await with_http(options, functools.partial(cls._handshake, options, on_message))
 
     @classmethod
     async def _handshake(cls, options: ConnectOptions, on_message: Callable[[str | bytes], None],

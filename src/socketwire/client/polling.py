@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -14,7 +13,7 @@ from ..exceptions import ConnectError, RemoteProtocolError
 from ..protocol import eio
 from ..protocol.eio import EioType
 from ..protocol.reasons import Reason
-from .transport import ClientTransport, ConnectOptions, describe, with_http
+from .transport import ClientTransport, ConnectOptions, describe
 
 if TYPE_CHECKING:
     from .transports import EngineConnection
@@ -28,13 +27,6 @@ class PollingClient(ClientTransport):
     name = "polling"
     upgrades = ("webtransport", "websocket")
     __slots__ = ()
-
-    @classmethod
-    async def connect(
-        cls, options: ConnectOptions, on_message: Callable[[str | bytes], None]
-    ) -> EngineConnection:
-        """The handshake GET; the packets after the OPEN in its answer are delivered."""
-        return await with_http(options, functools.partial(cls._handshake, options, on_message))
 
     @classmethod
     async def _handshake(

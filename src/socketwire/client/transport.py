@@ -3,6 +3,7 @@ and the URL and error-message helpers the transports share."""
 
 from __future__ import annotations
 
+import functools
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -99,7 +100,14 @@ class ClientTransport:
     async def connect(
         cls, options: ConnectOptions, on_message: Callable[[str | bytes], None]
     ) -> EngineConnection:
-        """Open a new session on this transport; :class:`ConnectError` when refused."""
+        """Open a new session on this transport; :class:`ConnectError` when refused. By
+        default: :meth:`_handshake` with an HTTP client session of its own."""
+        return await with_http(options, functools.partial(cls._handshake, options, on_message))
+
+    @classmethod
+    async def _handshake(cls, options: ConnectOptions, on_message: Callable[[str | bytes], None],
+                         http: aiohttp.ClientSession) -> EngineConnection:
+        """The handshake of :meth:`connect` over ``http``."""
         raise NotImplementedError
 
     async def write(self, outbox: deque[str | bytes]) -> bool:

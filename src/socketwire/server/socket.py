@@ -414,12 +414,14 @@ class Socket(Listeners):
             return
         if type(handlers) is Handler:
             handlers = (handlers,)
-        timed = hooks.handler_done or hooks.handler_log is not None
+        log = hooks.handler_log
+        timed = log is not None or hooks.handler_done
         for h in handlers:  # a tuple: handlers added or removed meanwhile do not change it
             if h.once:
                 self._events.remove(event, h.fn)
             if timed:
-                start, failed = perf_counter(), _handlers.failed_calls
+                failed = _handlers.failed_calls
+                start = perf_counter()
             if ack_id is None:
                 task = call_handler(h, args, None, None, event)
             else:
@@ -428,11 +430,18 @@ class Socket(Listeners):
                 ack_id = None  # only the first handler answers
             if timed:
                 if task is None:
-                    seconds, ok = perf_counter() - start, _handlers.failed_calls == failed
-                    for done in hooks.handler_done:
-                        done(self, event, seconds, ok)
-                    if hooks.handler_log is not None:
-                        hooks.handler_log.record(event, seconds, ok)
+                    seconds = perf_counter() - start
+                    ok = _handlers.failed_calls == failed
+                    if hooks.handler_done:
+                        for done in hooks.handler_done:
+                            done(self, event, seconds, ok)
+                    if log is not None:  # log.record(event, seconds, ok), inline: every message
+                        if not log.pending:
+                            log.wake()
+                        log.events.append(event)
+                        log.seconds.append(seconds)
+                        if not ok:
+                            log.failed.append(event)
                 else:
                     report_task(self, event, start, task)
             if task is not None:
