@@ -129,10 +129,15 @@ class _Channel:
     clients with 1 s pings, a task per ping was the largest cost of the ASGI host after the
     write itself)."""
 
-    __slots__ = ("_closing", "_queue", "_queued", "_reading", "_send", "request", "writer")
+    __slots__ = ("_closing", "_direct", "_queue", "_queued", "_reading", "_send", "request",
+                 "writer")
 
     def __init__(self, send: Send, request: HttpRequest) -> None:
         self._send = send
+        # socketwire's uvicorn protocol writes a message at once when it can (True), without
+        # the ASGI message and coroutine of ``send``
+        self._direct: Callable[[str | bytes], bool] | None = getattr(
+            getattr(send, "__self__", None), "socketwire_write", None)
         self._queue: deque[str | bytes | int] | None = None  # made when a send suspends
         self._queued = 0
         self._reading: asyncio.Future[None] | None = None  # set while reading is paused
@@ -146,6 +151,9 @@ class _Channel:
     def _start(self, item: str | bytes | int) -> None:
         """Run the send of ``item`` up to its first suspension; a writer task goes on from
         there (then drains the queue)."""
+        write = self._direct
+        if write is not None and not isinstance(item, int) and write(item):
+            return
         if isinstance(item, int):
             message: dict[str, Any] = {"type": "websocket.close", "code": item}
         elif isinstance(item, str):
@@ -419,6 +427,27 @@ class ASGIApp:
         channel = _Channel(send, request)
         handler = outcome.attach(channel)
         limit = self.app.max_http_buffer_size
+        # socketwire's own uvicorn protocol hands complete messages over directly (no queue,
+        # no task switch, no read pause per message); every other server goes through receive
+        server: Any = getattr(receive, "__self__", None)
+        direct = hasattr(server, "socketwire_direct")
+
+        held = False  # the loop below holds a message (read, then paused): others queue
+
+        def take(data: str | bytes) -> bool:
+            if held or channel._reading is not None or (len(data) * 4 > limit
+                                                and _byte_size(data) > limit):
+                return False  # paused, or over the limit: the loop below handles it
+            try:
+                handler.on_message(data)
+            except Exception:  # as an exception out of the loop below would: 1011, no lane
+                server.socketwire_direct = None
+                log.exception("socketwire: message handling failed")
+                channel.close(1011)
+            return True
+
+        if direct:
+            server.socketwire_direct = take
         try:
             while True:
                 if channel._reading is not None:
@@ -430,13 +459,20 @@ class ASGIApp:
                     data = text if text is not None else message.get("bytes") or b""
                     if len(data) * 4 > limit and _byte_size(data) > limit:
                         # the ASGI server's own limit is its own; enforce ours as ws does
+                        held = True  # nothing more is handled
                         channel.close(1009)
                         await channel.closed(1.0)
                         break
+                    while channel._reading is not None:  # paused while receive() waited
+                        held = True
+                        await channel._reading
+                    held = False
                     handler.on_message(data)
                 elif kind == "websocket.disconnect":
                     break
         finally:
+            if direct:
+                server.socketwire_direct = None
             handler.on_close()
             channel.close()
             await channel.closed(1.0)  # a close frame the engine queued goes out first
