@@ -240,7 +240,8 @@ class _Subscriber(_Link):
         if callback is None or not callbacks:
             del table[name]
             command = {"s": "UNSUBSCRIBE", "p": "PUNSUBSCRIBE", "ss": "SUNSUBSCRIBE"}[kind]
-            await self._send_and_confirm(command, name, confirm=False)
+            # confirmed, as node-redis's: other connections see it once this returns
+            await self._send_and_confirm(command, name)
 
     @staticmethod
     def _sub_command(kind: str) -> str:
@@ -339,13 +340,13 @@ class _Subscriber(_Link):
             if kind == b"ssubscribe" and channel in self._unconfirmed:
                 self._unconfirmed.remove(channel)
             self._confirmed("ssubscribe" if kind == b"ssubscribe" else _text(kind), channel)
-        elif kind == b"sunsubscribe":
-            channel = _text(msg[1])
-            if channel in self.channels:
-                # not asked for (remove() forgets a channel before unsubscribing): Redis
-                # dropped it, its slot moved to another node of the cluster
-                self._moved(channel)
-        # pong, unsubscribe confirmations: nothing to do
+        elif kind == b"sunsubscribe" and _text(msg[1]) in self.channels:
+            # not asked for (remove() forgets a channel before unsubscribing): Redis
+            # dropped it, its slot moved to another node of the cluster
+            self._moved(_text(msg[1]))
+        elif kind in (b"unsubscribe", b"punsubscribe", b"sunsubscribe"):
+            self._confirmed(_text(kind), _text(msg[1]))
+        # pong: nothing to do
 
     def _confirmed(self, command: str, channel: str) -> None:
         for fut in self._pending.pop((command, channel), None) or ():
