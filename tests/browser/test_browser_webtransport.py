@@ -28,6 +28,7 @@ from socketwire import Server, Socket
 from socketwire.hosting.asgi import ASGIApp
 from socketwire.hosting.http3 import Http3Server
 from socketwire.hosting.standalone import serve
+from wt_support import tutorial_handlers
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
@@ -56,31 +57,7 @@ def build() -> tuple[Server, list[str]]:
     def connection(socket: Socket) -> None:
         seen.append(socket.conn.transport)
 
-        @socket.on("echo")
-        def echo(*args: Any) -> None:
-            socket.emit("echo", *args)
-
-        @socket.on("ack")
-        def ack(*args: Any, ack: Any) -> None:
-            ack(*args)
-
-        @socket.on("join")
-        def join(room: str, *, ack: Any) -> None:
-            socket.join(room)
-            ack()
-
-        @socket.on("to-room")
-        def to_room(room: str, *args: Any) -> None:
-            io.to(room).emit("room", room, *args)
-
-        @socket.on("broadcast")
-        def broadcast(*args: Any) -> None:
-            socket.broadcast.emit("broadcast", *args)
-
-        @socket.on("ask-client")
-        async def ask_client(question: Any) -> None:
-            answer = await socket.timeout(5).emit_with_ack("question", question)
-            socket.emit("answer", answer)
+        tutorial_handlers(io, socket)
 
         @socket.on("transport")
         def transport(*, ack: Any) -> None:

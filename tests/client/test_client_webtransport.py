@@ -8,22 +8,20 @@ the client trusts by its SHA-256 hash, as browsers do).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
 import socketwire
-from servers import free_port
 from socketwire import Server, Socket
 from socketwire.client.webtransport import connect_webtransport
 from socketwire.exceptions import ConnectError
 from socketwire.hosting.http3 import self_signed_certificate
-from socketwire.hosting.standalone import StandaloneServer, serve
+from socketwire.hosting.standalone import StandaloneServer
 from socketwire.protocol import eio
+from wt_support import http3_server, tutorial_handlers
 
 TIMEOUT = 10
 
@@ -33,52 +31,13 @@ def build() -> Server:
 
     @io.on("connection")
     def connection(socket: Socket) -> None:
-        @socket.on("echo")
-        def echo(*args: Any) -> None:
-            socket.emit("echo", *args)
-
-        @socket.on("ack")
-        def ack(*args: Any, ack: Any) -> None:
-            ack(*args)
-
-        @socket.on("join")
-        def join(room: str, *, ack: Any) -> None:
-            socket.join(room)
-            ack()
-
-        @socket.on("to-room")
-        def to_room(room: str, *args: Any) -> None:
-            io.to(room).emit("room", room, *args)
-
-        @socket.on("broadcast")
-        def broadcast(*args: Any) -> None:
-            socket.broadcast.emit("broadcast", *args)
-
-        @socket.on("ask-client")
-        async def ask_client(question: Any) -> None:
-            socket.emit("answer", await socket.timeout(5).emit_with_ack("question", question))
+        tutorial_handlers(io, socket)
 
         @socket.on("transport")
         def transport(*, ack: Any) -> None:
             ack(socket.conn.transport)
 
     return io
-
-
-@contextlib.asynccontextmanager
-async def http3_server(io: Server) -> AsyncIterator[StandaloneServer]:
-    for _ in range(5):  # the UDP port of the TCP port's number may be taken: try another
-        try:
-            server = await serve(io, "127.0.0.1", free_port(), http3=True)
-        except OSError:
-            continue
-        break
-    else:
-        raise RuntimeError("no port free for both TCP and UDP")
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 def url_of(server: StandaloneServer) -> str:

@@ -6,20 +6,19 @@ past ``max_buffered_bytes`` the session is dropped; other sessions are not affec
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 pytest.importorskip("aioquic")
 
-from servers import free_port
 from socketwire import Server, Socket
 from socketwire.client.webtransport import WebTransportClientChannel, connect_webtransport
 from socketwire.hosting.http3 import WT_HIGH_WATER, WebTransportChannel
-from socketwire.hosting.standalone import StandaloneServer, serve
+from socketwire.hosting.standalone import StandaloneServer
+from wt_support import http3_server
 
 CHUNK = 64 * 1024
 TIMEOUT = 20
@@ -40,22 +39,6 @@ def build(notes: list[int], **options: Any) -> Server:
         socket.on("ping", lambda: "pong")
 
     return io
-
-
-@contextlib.asynccontextmanager
-async def http3_server(io: Server) -> AsyncIterator[StandaloneServer]:
-    for _ in range(5):  # the UDP port of the TCP port's number may be taken: try another
-        try:
-            server = await serve(io, "127.0.0.1", free_port(), http3=True)
-        except OSError:
-            continue
-        break
-    else:
-        raise RuntimeError("no port free for both TCP and UDP")
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 async def peer(server: StandaloneServer) -> WebTransportClientChannel:
