@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -150,6 +151,57 @@ async def test_official_dashboard_with_chat_command_and_cors_option(browser: Any
             await page.get_by_label("Server URL").fill(url)
             await page.get_by_label("Username").fill(USER)
             await page.get_by_label("Password").fill(PASSWORD)
+            await page.get_by_role("button", name="Connect").click()
+            await page.get_by_label("Password").wait_for(state="hidden", timeout=MS)
+            await page.goto(ui_url + "/#/sockets/")
+            await page.get_by_text(sid).wait_for(timeout=MS)
+        finally:
+            await user.disconnect()
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+            proc.stdout.close()  # type: ignore[union-attr]
+
+
+DOCS = (ROOT / "docs" / "admin.md").read_text()
+HOSTED = "https://admin.socket.io"
+
+
+def docs_example() -> str:
+    """docs/admin.md's server for the hosted dashboard, as written there."""
+    for body in re.findall(r"```python\n(.*?)```", DOCS, re.S):
+        if HOSTED in body and "instrument(" in body:
+            return str(body)
+    raise AssertionError("docs/admin.md has no python example for the hosted dashboard")
+
+
+async def test_official_dashboard_with_the_docs_example(browser: Any, tmp_path: Path) -> None:
+    """docs/admin.md's example run as written (python server.py), with the hosted dashboard's
+    origin and port 3000 swapped for the official dashboard served here from another origin
+    and a free port: the dashboard logs in with the example's credentials and lists a user."""
+    ui_server = socketwire.Server(serve_client=False)
+    async with running(ui_server, static_files={"/": str(OFFICIAL_UI)}) as ui_url:
+        port = free_port()
+        example = docs_example()
+        assert "port=3000" in example
+        (tmp_path / "server.py").write_text(
+            example.replace(HOSTED, ui_url).replace("port=3000", f"port={port}"))
+        user_name, password = re.findall(r'"username": "([^"]+)", "password": "([^"]+)"',
+                                         example)[0]
+        proc = subprocess.Popen([sys.executable, "server.py"], cwd=tmp_path,
+                                stdout=subprocess.PIPE, start_new_session=True)
+        user = socketio.AsyncClient(reconnection=False)
+        try:
+            assert proc.stdout is not None
+            line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), WAIT)
+            assert b"listening on" in line
+            url = f"http://127.0.0.1:{port}"
+            await user.connect(url, wait_timeout=WAIT)
+            sid = user.get_sid("/")
+            page = await new_page(browser)
+            await page.goto(ui_url + "/")
+            await page.get_by_label("Server URL").fill(url)
+            await page.get_by_label("Username").fill(user_name)
+            await page.get_by_label("Password").fill(password)
             await page.get_by_role("button", name="Connect").click()
             await page.get_by_label("Password").wait_for(state="hidden", timeout=MS)
             await page.goto(ui_url + "/#/sockets/")
