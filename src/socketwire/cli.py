@@ -160,10 +160,10 @@ def load_target(target: str) -> Any:
         obj = obj()
         if not isinstance(obj, Server):
             raise SystemExit(f"socketwire: {target}() is not a socketwire.Server "
-                             f"(it returned a {type(obj).__name__})")
+                             f"(it returned a value of type {type(obj).__name__})")
     if not isinstance(obj, Server):
         raise SystemExit(f"socketwire: {target} is not a socketwire.Server "
-                         f"(it is a {type(obj).__name__})")
+                         f"(its type is {type(obj).__name__})")
     return obj
 
 
@@ -270,7 +270,7 @@ def _serve_asgi(io: Any, host: str, port: int, static: dict[str, str] | None,
                 on_started: Any) -> None:
     """Serve through the ASGI app with uvicorn; the socket is bound before it is announced."""
     if importlib.util.find_spec("uvicorn") is None:
-        raise SystemExit("socketwire: --hosting asgi needs uvicorn (pip install uvicorn)")
+        raise SystemExit('socketwire: --hosting asgi needs uvicorn: pip install "socketwire[asgi]"')
     import uvicorn
 
     from .hosting.asgi import ASGIApp, uvicorn_config

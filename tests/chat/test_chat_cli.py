@@ -254,6 +254,8 @@ async def test_chat_cors_option_allows_origins_with_credentials() -> None:
 async def test_readme_chat_script_passes_its_arguments_on() -> None:
     """README's first command, as written there with ``--port``: ``scripts/chat.sh`` (it
     installs into .venv, then runs ``socketwire chat`` with the arguments it was given)."""
+    readme = (ROOT / "README.md").read_text()
+    assert "arguments go on to `socketwire chat`, e.g. `./scripts/chat.sh --port 8080`" in readme
     port = free_port()
     with started(["bash", str(ROOT / "scripts" / "chat.sh"), "--port", str(port)]) as (proc,
                                                                                          url):
