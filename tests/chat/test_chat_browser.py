@@ -394,7 +394,11 @@ async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
         async with running(io, static_files={"/": STATIC_DIR}) as url:
             ada = await open_user(browser, url, "Ada Lovelace", viewport=VIEWPORTS[width])
             await join_room(ada, "python")
-            context = await browser.new_context(viewport={"width": 1280, "height": 800})
+            # the admin on the same kind of screen as Ada
+            viewport = VIEWPORTS[width]
+            phone = viewport == PHONE
+            context = await browser.new_context(viewport=viewport, is_mobile=phone,
+                                                has_touch=phone)
             admin = await context.new_page()
             await admin.goto(url + "/admin/")
             await admin.fill("#username", "admin")
@@ -404,6 +408,13 @@ async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
             row = admin.locator(f"tr[data-id='{sid}']")
             # the sockets table says who is who (socket.data.userName)
             await expect(row.locator("td.user")).to_have_text("Ada Lovelace")
+            await row.locator("td.user").scroll_into_view_if_needed()
+            await expect(row.locator("td.user")).to_be_in_viewport()
+            # the table scrolls inside its card; the page itself never scrolls sideways
+            assert await admin.evaluate("document.documentElement.scrollWidth") <= viewport[
+                "width"]
+            await admin.screenshot(path=str(shots_folder(tmp_path) / f"admin-{width}.png"),
+                                   full_page=True)
             await row.locator(".disconnect").click()
 
             kicked = ada.page.locator("#kicked")
