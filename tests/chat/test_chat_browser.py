@@ -335,6 +335,35 @@ async def test_long_names_keep_tags_and_badges_visible(browser: Any, chat_url: s
         await bart.page.locator("#composer-input").blur()
         await bart.page.screenshot(path=str(shots / f"chat-long-names{suffix}.png"),
                                    animations="disabled")
+
+        # the room with the long name open: its title is cut short, a long word in a message
+        # or a notice wraps, and nothing widens the conversation past the screen
+        if width == "phone":
+            await bart.page.keyboard.press("Escape")
+        await select_conv(bart, f"room:{LONG_ROOM}")
+        await expect(bart.page.locator("#conv-title")).to_have_text("# " + LONG_ROOM)
+        await bart.send("x" * 120)
+        await expect(bart.conv(f"room:{LONG_ROOM}").locator(".msg.own .tick")).to_have_attribute(
+            "data-state", "delivered")
+        await bart.page.locator("#composer-input").blur()
+        fit = await bart.page.evaluate("""() => {
+            const width = (sel) => document.querySelector(sel).getBoundingClientRect().right;
+            const title = document.querySelector("#conv-title");
+            return {
+                page: document.documentElement.scrollWidth,
+                head: width(".chat-head"), messages: width("#messages"),
+                composer: width("#composer"), leave: width("#leave-button"),
+                titleCut: title.scrollWidth > title.clientWidth,
+                bubble: width(`.message-list[data-conv="room:${document.querySelector(
+                    '#conv-title').textContent.slice(2)}"] .msg.own .bubble`),
+            };
+        }""")
+        for key in ("page", "head", "messages", "composer", "leave", "bubble"):
+            assert fit[key] <= viewport["width"], (key, fit)
+        if width == "phone":
+            assert fit["titleCut"], fit
+            await bart.page.screenshot(path=str(shots / "chat-long-room-phone.png"),
+                                       animations="disabled")
         assert bart.errors == [] and grace.errors == []
     finally:
         await close_user(bart)
