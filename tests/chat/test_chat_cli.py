@@ -144,6 +144,24 @@ def test_serve_command_rejects_bad_targets(tmp_path: Path, target: str, message:
                           capture_output=True, timeout=60)
     assert done.returncode != 0
     assert message in done.stderr.decode()
+    assert "Traceback" not in done.stderr.decode()
+
+
+APP_WITH_BAD_FACTORY = APP + """
+def not_a_factory():
+    return "a string"
+"""
+
+
+def test_serve_command_rejects_a_function_returning_no_server(tmp_path: Path) -> None:
+    (tmp_path / "myapp.py").write_text(textwrap.dedent(APP_WITH_BAD_FACTORY))
+    done = subprocess.run(command("serve", "myapp:not_a_factory", "--port", "0"), cwd=tmp_path,
+                          capture_output=True, timeout=60)
+    err = done.stderr.decode()
+    assert done.returncode != 0
+    assert "myapp:not_a_factory() is not a socketwire.Server (it returned a value of type str)" in (
+        err)
+    assert "Traceback" not in err
 
 
 def test_chat_admin_option_is_checked() -> None:
