@@ -22,7 +22,7 @@ from ..engine.http import HttpApp
 from ..engine.static import StaticFiles
 from . import tune_gc
 from .http1 import HttpProtocol
-from .websocket import WebSocketProtocol
+from .websocket import WebSocketProtocol, WriteCork
 
 if TYPE_CHECKING:  # aioquic is optional (the webtransport extra)
     from ..engine.http import WebTransportApp
@@ -63,6 +63,8 @@ class StandaloneServer:
         self.http_keepalive_timeout = http_keepalive_timeout
         self.ws_max_fragments = ws_max_fragments
         self.connections: set[HttpProtocol | WebSocketProtocol] = set()
+        #: holds WebSocket writes while a read's messages are handled (see WriteCork)
+        self.cork = WriteCork()
         self._servers: list[asyncio.base_events.Server] = []
         self.http3: Http3Server | None = None
         """The HTTP/3 (WebTransport) host, when serving one (see :func:`serve`)."""
