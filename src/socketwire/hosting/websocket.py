@@ -21,7 +21,7 @@ from ._abort import abort_transport
 if TYPE_CHECKING:
     from .standalone import StandaloneServer
 
-__all__ = ["WS_CLOSE_TIMEOUT", "WS_HIGH_WATER", "WS_LOW_WATER", "WebSocketProtocol",
+__all__ = ["HOLD_LIMIT", "WS_CLOSE_TIMEOUT", "WS_HIGH_WATER", "WS_LOW_WATER", "WebSocketProtocol",
            "WriteCork", "handshake_response"]
 
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -31,6 +31,10 @@ WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 WS_HIGH_WATER = 1024 * 1024
 WS_LOW_WATER = 256 * 1024
 WS_CLOSE_TIMEOUT = 1.0  # how long a close frame of ours waits for the peer's
+# What the write cork holds for one connection before writing it anyway: one write of that
+# size costs about what several do, and the engine's max_buffered_bytes check (which sees
+# what the transport holds, not what is held here) stays at most this far behind.
+HOLD_LIMIT = 16 * 1024
 
 
 def handshake_response(key: str, headers: list[tuple[str, str]]) -> bytes:
@@ -51,7 +55,8 @@ class WriteCork:
     connection and, once the last of those messages is handled, go out as one transport
     write per connection: a read that carried four broadcasts costs each recipient one
     ``send`` of four frames instead of four, and the recipient one read. Nothing waits past
-    the end of the read that produced it. A read with one message writes at once, as
+    the end of the read that produced it, and a connection's held frames are written as
+    soon as they reach ``HOLD_LIMIT`` bytes. A read with one message writes at once, as
     holding would only add work. One cork per :class:`StandaloneServer` (one event loop).
     """
 
@@ -152,6 +157,8 @@ class WebSocketProtocol(asyncio.Protocol):
         else:
             held.append(data)
         self._held_size += len(data)
+        if self._held_size >= HOLD_LIMIT:
+            self._flush()  # the rest of the read starts another batch
 
     def _flush(self) -> None:
         """Write what the cork held, in one transport write."""
@@ -183,8 +190,9 @@ class WebSocketProtocol(asyncio.Protocol):
         self._end(abort=True)
 
     def buffered_amount(self) -> int:
-        """Bytes written but not yet taken by the kernel (held ones included)."""
-        return self.transport.get_write_buffer_size() + self._held_size
+        """Bytes written but not yet taken by the kernel (held ones are not written yet:
+        they are written, then counted, every ``HOLD_LIMIT`` bytes)."""
+        return self.transport.get_write_buffer_size()
 
     async def flushed(self) -> None:
         """Writes reach the transport by the end of the read being handled."""
