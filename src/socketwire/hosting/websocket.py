@@ -72,8 +72,12 @@ class WriteCork:
         held = self.held
         if held:
             self.held = []
-            for ws in held:
-                ws._flush()
+            for ws in held:  # WebSocketProtocol._flush, inlined
+                out = ws._held
+                if out is not None:
+                    ws._held = None
+                    if not ws._gone:
+                        ws.transport.write(out)
 
 
 class WebSocketProtocol(asyncio.Protocol):
@@ -81,7 +85,7 @@ class WebSocketProtocol(asyncio.Protocol):
     It is also the engine's :class:`~socketwire.engine.http.WebSocketChannel` for it."""
 
     __slots__ = ("_backlog", "_close_timer", "_closing", "_cork", "_engine_paused", "_gone",
-                 "_held", "_held_size", "_read_paused", "_write_paused", "handler", "parser",
+                 "_held", "_read_paused", "_write_paused", "handler", "parser",
                  "request", "server", "transport")
 
     def __init__(self, server: StandaloneServer, transport: asyncio.Transport,
@@ -102,8 +106,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self._backlog: deque[wsframes.Message] | None = None
         self._cork = server.cork
         # frames held by the cork (None: nothing held; every write then goes straight out)
-        self._held: list[bytes] | None = None
-        self._held_size = 0
+        self._held: bytearray | None = None
 
     def start(self, acceptance: Any, pending: bytes) -> None:
         """Attach the engine's handler, then handle the bytes that came with the upgrade."""
@@ -121,10 +124,7 @@ class WebSocketProtocol(asyncio.Protocol):
             data = wsframes.frame(wsframes.OP_TEXT, packet.encode())
         else:
             data = wsframes.frame(wsframes.OP_BINARY, packet)
-        if self._held is None and not self._cork.active:
-            self.transport.write(data)
-        else:
-            self._hold(data)
+        self._write(data)
 
     def send_prepared(self, message: PreparedMessage) -> None:
         """Queue a broadcast's frames, built once for every recipient."""
@@ -137,38 +137,38 @@ class WebSocketProtocol(asyncio.Protocol):
                 else wsframes.frame(wsframes.OP_BINARY, p)
                 for p in message.packets
             )
-        if self._held is None and not self._cork.active:
-            self.transport.write(frames)
-        else:
-            self._hold(frames)
-
-    def _write(self, data: bytes) -> None:
-        """Write ``data`` after whatever is held (held too while the cork is)."""
-        if self._held is None and not self._cork.active:
-            self.transport.write(data)
-        else:
-            self._hold(data)
-
-    def _hold(self, data: bytes) -> None:
-        held = self._held
-        if held is None:
-            self._held = [data]
+        held = self._held  # _write, inlined: this runs once per recipient
+        if held is not None:
+            held += frames
+            if len(held) >= HOLD_LIMIT:
+                self._flush()
+        elif self._cork.active and len(frames) < HOLD_LIMIT:
+            self._held = bytearray(frames)
             self._cork.held.append(self)
         else:
-            held.append(data)
-        self._held_size += len(data)
-        if self._held_size >= HOLD_LIMIT:
-            self._flush()  # the rest of the read starts another batch
+            self.transport.write(frames)
+
+    def _write(self, data: bytes) -> None:
+        """Write ``data``, after what is held; held too while the cork is (see
+        :class:`WriteCork`), until ``HOLD_LIMIT`` bytes are."""
+        held = self._held
+        if held is not None:
+            held += data
+            if len(held) >= HOLD_LIMIT:
+                self._flush()
+        elif self._cork.active and len(data) < HOLD_LIMIT:
+            self._held = bytearray(data)
+            self._cork.held.append(self)
+        else:
+            self.transport.write(data)
 
     def _flush(self) -> None:
         """Write what the cork held, in one transport write."""
         held = self._held
-        if held is None:
-            return
-        self._held = None
-        self._held_size = 0
-        if not self._gone:
-            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+        if held is not None:
+            self._held = None
+            if not self._gone:
+                self.transport.write(held)
 
     def close(self, code: int = 1000) -> None:
         """Start the closing handshake; the TCP connection ends on the peer's close frame,
@@ -248,7 +248,6 @@ class WebSocketProtocol(asyncio.Protocol):
         self.server.connections.discard(self)
         self._backlog = None
         self._held = None
-        self._held_size = 0
         self._notify_closed()
 
     def eof_received(self) -> bool:
@@ -338,7 +337,6 @@ class WebSocketProtocol(asyncio.Protocol):
             return
         if abort:
             self._held = None  # dropped with the rest of the unsent data
-            self._held_size = 0
         else:
             self._flush()  # held frames (our close frame) go out before the close
         self._gone = True
