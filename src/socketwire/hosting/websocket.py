@@ -124,7 +124,10 @@ class WebSocketProtocol(asyncio.Protocol):
             data = wsframes.frame(wsframes.OP_TEXT, packet.encode())
         else:
             data = wsframes.frame(wsframes.OP_BINARY, packet)
-        self._write(data)
+        if self._held is None and not self._cork.active:
+            self.transport.write(data)  # the common case, without _write's call
+        else:
+            self._write(data)
 
     def send_prepared(self, message: PreparedMessage) -> None:
         """Queue a broadcast's frames, built once for every recipient."""
