@@ -12,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..engine.http import HttpRequest, PreparedMessage, WebSocketHandler
@@ -85,8 +86,8 @@ class WebSocketProtocol(asyncio.Protocol):
     It is also the engine's :class:`~socketwire.engine.http.WebSocketChannel` for it."""
 
     __slots__ = ("_backlog", "_close_timer", "_closing", "_cork", "_engine_paused", "_gone",
-                 "_held", "_read_paused", "_write_paused", "handler", "parser",
-                 "request", "server", "transport")
+                 "_held", "_read_paused", "_write_paused", "buffered_amount", "handler",
+                 "parser", "request", "server", "transport")
 
     def __init__(self, server: StandaloneServer, transport: asyncio.Transport,
                  request: HttpRequest) -> None:
@@ -105,6 +106,11 @@ class WebSocketProtocol(asyncio.Protocol):
         # messages held while the engine paused reading; a deque (~600 bytes) only then
         self._backlog: deque[wsframes.Message] | None = None
         self._cork = server.cork
+        #: the channel's ``buffered_amount()``: bytes written but not yet taken by the kernel.
+        #: The transport's own method, called by the engine after every send without a
+        #: Python frame in between; frames held by the cork are not written yet and are not
+        #: counted (they are written, then counted, every ``HOLD_LIMIT`` bytes).
+        self.buffered_amount: Callable[[], int] = transport.get_write_buffer_size
         # frames held by the cork (None: nothing held; every write then goes straight out)
         self._held: bytearray | None = None
 
@@ -192,11 +198,6 @@ class WebSocketProtocol(asyncio.Protocol):
         self._closing = True
         self._end(abort=True)
 
-    def buffered_amount(self) -> int:
-        """Bytes written but not yet taken by the kernel (held ones are not written yet:
-        they are written, then counted, every ``HOLD_LIMIT`` bytes)."""
-        return self.transport.get_write_buffer_size()
-
     async def flushed(self) -> None:
         """Writes reach the transport by the end of the read being handled."""
         return None
@@ -268,7 +269,10 @@ class WebSocketProtocol(asyncio.Protocol):
             self._fail(exc.code, exc.in_close_frame)
             return
         if messages:
-            self._deliver_batch(deque(messages) if self._engine_paused else messages)
+            if len(messages) > 1:
+                self._deliver_batch(deque(messages) if self._engine_paused else messages)
+            else:
+                self._deliver(deque(messages) if self._engine_paused else messages)
 
     def _deliver_batch(self, messages: list[wsframes.Message] | deque[wsframes.Message]
                        ) -> None:
