@@ -5,8 +5,10 @@ parsed by httptools); an accepted upgrade swaps in a
 :class:`~socketwire.hosting.websocket.WebSocketProtocol` (frames by
 :mod:`socketwire.hosting.wsframes`) with ``transport.set_protocol``. Writes go straight to the
 transport (no task per message), and broadcast frames are built once and shared by every
-recipient. This module holds the server (listening, closing), :func:`serve` and :func:`run`;
-uvloop is used when it is installed.
+recipient; when one read brings several messages, each connection's frames produced while
+handling them leave in one write (:class:`~socketwire.hosting.websocket.WriteCork`). This
+module holds the server (listening, closing), :func:`serve` and :func:`run`; uvloop is used
+when it is installed.
 """
 
 from __future__ import annotations
