@@ -5,8 +5,10 @@ parsed by httptools); an accepted upgrade swaps in a
 :class:`~socketwire.hosting.websocket.WebSocketProtocol` (frames by
 :mod:`socketwire.hosting.wsframes`) with ``transport.set_protocol``. Writes go straight to the
 transport (no task per message), and broadcast frames are built once and shared by every
-recipient. This module holds the server (listening, closing), :func:`serve` and :func:`run`;
-uvloop is used when it is installed.
+recipient; when one read brings several messages, each connection's frames produced while
+handling them leave in one write (:class:`~socketwire.hosting.websocket.WriteCork`). This
+module holds the server (listening, closing), :func:`serve` and :func:`run`; uvloop is used
+when it is installed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from ..engine.http import HttpApp
 from ..engine.static import StaticFiles
 from . import tune_gc
 from .http1 import HttpProtocol
-from .websocket import WebSocketProtocol
+from .websocket import WebSocketProtocol, WriteCork
 
 if TYPE_CHECKING:  # aioquic is optional (the webtransport extra)
     from ..engine.http import WebTransportApp
@@ -63,6 +65,8 @@ class StandaloneServer:
         self.http_keepalive_timeout = http_keepalive_timeout
         self.ws_max_fragments = ws_max_fragments
         self.connections: set[HttpProtocol | WebSocketProtocol] = set()
+        #: holds WebSocket writes while a read's messages are handled (see WriteCork)
+        self.cork = WriteCork()
         self._servers: list[asyncio.base_events.Server] = []
         self.http3: Http3Server | None = None
         """The HTTP/3 (WebTransport) host, when serving one (see :func:`serve`)."""

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import hashlib
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..engine.http import HttpRequest, PreparedMessage, WebSocketHandler
@@ -21,8 +22,8 @@ from ._abort import abort_transport
 if TYPE_CHECKING:
     from .standalone import StandaloneServer
 
-__all__ = ["WS_CLOSE_TIMEOUT", "WS_HIGH_WATER", "WS_LOW_WATER", "WebSocketProtocol",
-           "handshake_response"]
+__all__ = ["HOLD_LIMIT", "WS_CLOSE_TIMEOUT", "WS_HIGH_WATER", "WS_LOW_WATER", "WebSocketProtocol",
+           "WriteCork", "handshake_response"]
 
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 # A WebSocket gets larger write-buffer marks than HTTP, as what it is sent is mostly the
@@ -31,6 +32,10 @@ WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 WS_HIGH_WATER = 1024 * 1024
 WS_LOW_WATER = 256 * 1024
 WS_CLOSE_TIMEOUT = 1.0  # how long a close frame of ours waits for the peer's
+# What the write cork holds for one connection before writing it anyway: one write of that
+# size costs about what several do, and the engine's max_buffered_bytes check (which sees
+# what the transport holds, not what is held here) stays at most this far behind.
+HOLD_LIMIT = 16 * 1024
 
 
 def handshake_response(key: str, headers: list[tuple[str, str]]) -> bytes:
@@ -43,13 +48,46 @@ def handshake_response(key: str, headers: list[tuple[str, str]]) -> bytes:
     ).encode("latin-1")
 
 
+class WriteCork:
+    """Writes held while one read's messages are handled, then written together.
+
+    When a read from a peer completes two messages or more, the frames the server produces
+    while handling them (replies, every recipient's copy of each broadcast) are held per
+    connection and, once the last of those messages is handled, go out as one transport
+    write per connection: a read that carried four broadcasts costs each recipient one
+    ``send`` of four frames instead of four, and the recipient one read. Nothing waits past
+    the end of the read that produced it, and a connection's held frames are written as
+    soon as they reach ``HOLD_LIMIT`` bytes. A read with one message writes at once, as
+    holding would only add work. One cork per :class:`StandaloneServer` (one event loop).
+    """
+
+    __slots__ = ("active", "held")
+
+    def __init__(self) -> None:
+        self.active = False
+        self.held: list[WebSocketProtocol] = []
+
+    def release(self) -> None:
+        """Stop holding, and write what every connection held (in the order it was held)."""
+        self.active = False
+        held = self.held
+        if held:
+            self.held = []
+            for ws in held:  # WebSocketProtocol._flush, inlined
+                out = ws._held
+                if out is not None:
+                    ws._held = None
+                    if not ws._gone:
+                        ws.transport.write(out)
+
+
 class WebSocketProtocol(asyncio.Protocol):
     """One upgraded connection: frames in and out, RFC 6455 closing handshake, flow control.
     It is also the engine's :class:`~socketwire.engine.http.WebSocketChannel` for it."""
 
-    __slots__ = ("_backlog", "_close_timer", "_closing", "_engine_paused", "_gone",
-                 "_read_paused", "_write_paused", "handler", "parser", "request", "server",
-                 "transport")
+    __slots__ = ("_backlog", "_close_timer", "_closing", "_cork", "_engine_paused", "_gone",
+                 "_held", "_read_paused", "_write_paused", "buffered_amount", "handler",
+                 "parser", "request", "server", "transport")
 
     def __init__(self, server: StandaloneServer, transport: asyncio.Transport,
                  request: HttpRequest) -> None:
@@ -67,6 +105,14 @@ class WebSocketProtocol(asyncio.Protocol):
         self._read_paused = False
         # messages held while the engine paused reading; a deque (~600 bytes) only then
         self._backlog: deque[wsframes.Message] | None = None
+        self._cork = server.cork
+        #: the channel's ``buffered_amount()``: bytes written but not yet taken by the kernel.
+        #: The transport's own method, called by the engine after every send without a
+        #: Python frame in between; frames held by the cork are not written yet and are not
+        #: counted (they are written, then counted, every ``HOLD_LIMIT`` bytes).
+        self.buffered_amount: Callable[[], int] = transport.get_write_buffer_size
+        # frames held by the cork (None: nothing held; every write then goes straight out)
+        self._held: bytearray | None = None
 
     def start(self, acceptance: Any, pending: bytes) -> None:
         """Attach the engine's handler, then handle the bytes that came with the upgrade."""
@@ -81,9 +127,13 @@ class WebSocketProtocol(asyncio.Protocol):
         if self._closing:
             return
         if isinstance(packet, str):
-            self.transport.write(wsframes.frame(wsframes.OP_TEXT, packet.encode()))
+            data = wsframes.frame(wsframes.OP_TEXT, packet.encode())
         else:
-            self.transport.write(wsframes.frame(wsframes.OP_BINARY, packet))
+            data = wsframes.frame(wsframes.OP_BINARY, packet)
+        if self._held is None and not self._cork.active:
+            self.transport.write(data)  # the common case, without _write's call
+        else:
+            self._write(data)
 
     def send_prepared(self, message: PreparedMessage) -> None:
         """Queue a broadcast's frames, built once for every recipient."""
@@ -96,7 +146,38 @@ class WebSocketProtocol(asyncio.Protocol):
                 else wsframes.frame(wsframes.OP_BINARY, p)
                 for p in message.packets
             )
-        self.transport.write(frames)
+        held = self._held  # _write, inlined: this runs once per recipient
+        if held is not None:
+            held += frames
+            if len(held) >= HOLD_LIMIT:
+                self._flush()
+        elif self._cork.active and len(frames) < HOLD_LIMIT:
+            self._held = bytearray(frames)
+            self._cork.held.append(self)
+        else:
+            self.transport.write(frames)
+
+    def _write(self, data: bytes) -> None:
+        """Write ``data``, after what is held; held too while the cork is (see
+        :class:`WriteCork`), until ``HOLD_LIMIT`` bytes are."""
+        held = self._held
+        if held is not None:
+            held += data
+            if len(held) >= HOLD_LIMIT:
+                self._flush()
+        elif self._cork.active and len(data) < HOLD_LIMIT:
+            self._held = bytearray(data)
+            self._cork.held.append(self)
+        else:
+            self.transport.write(data)
+
+    def _flush(self) -> None:
+        """Write what the cork held, in one transport write."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._gone:
+                self.transport.write(held)
 
     def close(self, code: int = 1000) -> None:
         """Start the closing handshake; the TCP connection ends on the peer's close frame,
@@ -106,7 +187,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self._closing = True
         if self.transport.is_closing():
             return
-        self.transport.write(wsframes.close_frame(code))
+        self._write(wsframes.close_frame(code))
         self._close_timer = asyncio.get_running_loop().call_later(WS_CLOSE_TIMEOUT,
                                                                   self._close_timed_out)
         if self._engine_paused or self._write_paused:
@@ -117,12 +198,8 @@ class WebSocketProtocol(asyncio.Protocol):
         self._closing = True
         self._end(abort=True)
 
-    def buffered_amount(self) -> int:
-        """Bytes written but not yet taken by the kernel."""
-        return self.transport.get_write_buffer_size()
-
     async def flushed(self) -> None:
-        """Writes go to the transport at once."""
+        """Writes reach the transport by the end of the read being handled."""
         return None
 
     def pause_reading(self) -> None:
@@ -138,7 +215,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self._engine_paused = False
         backlog, self._backlog = self._backlog, None
         if backlog:
-            self._deliver(backlog)
+            self._deliver_batch(backlog)
         self._set_reading()
 
     # ------------------------------------------------------- asyncio protocol
@@ -174,6 +251,7 @@ class WebSocketProtocol(asyncio.Protocol):
             self._close_timer = None
         self.server.connections.discard(self)
         self._backlog = None
+        self._held = None
         self._notify_closed()
 
     def eof_received(self) -> bool:
@@ -191,7 +269,24 @@ class WebSocketProtocol(asyncio.Protocol):
             self._fail(exc.code, exc.in_close_frame)
             return
         if messages:
-            self._deliver(deque(messages) if self._engine_paused else messages)
+            if len(messages) > 1:
+                self._deliver_batch(deque(messages) if self._engine_paused else messages)
+            else:
+                self._deliver(deque(messages) if self._engine_paused else messages)
+
+    def _deliver_batch(self, messages: list[wsframes.Message] | deque[wsframes.Message]
+                       ) -> None:
+        """Deliver ``messages``; two or more are handled under the cork (see
+        :class:`WriteCork`), unless it is held already (it is released by whoever took it)."""
+        cork = self._cork
+        if len(messages) < 2 or cork.active:
+            self._deliver(messages)
+            return
+        cork.active = True
+        try:
+            self._deliver(messages)
+        finally:
+            cork.release()
 
     def _deliver(self, messages: list[wsframes.Message] | deque[wsframes.Message]) -> None:
         for index, (opcode, payload) in enumerate(messages):
@@ -203,7 +298,7 @@ class WebSocketProtocol(asyncio.Protocol):
             if self._closing:
                 continue  # after our close frame only the peer's close matters
             if opcode == wsframes.OP_PING:
-                self.transport.write(wsframes.frame(wsframes.OP_PONG, payload))  # type: ignore[arg-type]
+                self._write(wsframes.frame(wsframes.OP_PONG, payload))  # type: ignore[arg-type]
                 continue
             if opcode == wsframes.OP_PONG:
                 continue
@@ -233,7 +328,7 @@ class WebSocketProtocol(asyncio.Protocol):
         if not self._closing:
             self._closing = True
             # echo the status code (RFC 6455 section 5.5.1), without the reason
-            self.transport.write(wsframes.frame(wsframes.OP_CLOSE, payload[:2]))
+            self._write(wsframes.frame(wsframes.OP_CLOSE, payload[:2]))
         self._end()
         self._notify_closed()
 
@@ -247,6 +342,10 @@ class WebSocketProtocol(asyncio.Protocol):
             self._close_timer = None
         if self._gone:
             return
+        if abort:
+            self._held = None  # dropped with the rest of the unsent data
+        else:
+            self._flush()  # held frames (our close frame) go out before the close
         self._gone = True
         self._backlog = None
         if abort:
