@@ -72,6 +72,15 @@ def encode_response(response: HttpResponse, keep_alive: bool) -> bytes:
     return "".join(parts).encode("latin-1") + response.body
 
 
+class _Nobody:
+    """Takes no parser callbacks."""
+
+
+# what a finished connection keeps instead of its parser, which calls back into it (a
+# reference cycle that would otherwise wait for the garbage collector)
+_NO_PARSER = httptools.HttpRequestParser(_Nobody())
+
+
 class HttpProtocol(asyncio.Protocol):
     """One TCP connection while it speaks HTTP/1.1: requests answered in order, pipelining
     bounded, header and keep-alive timeouts. An accepted WebSocket upgrade hands the
@@ -141,6 +150,7 @@ class HttpProtocol(asyncio.Protocol):
         self.closed = True
         self._cancel_timer()
         self.unanswered = None
+        self.parser = _NO_PARSER
         if self.body_future is not None and not self.body_future.done():
             self.body_future.set_result(None)
         self._wake_writer()
@@ -528,6 +538,7 @@ class HttpProtocol(asyncio.Protocol):
         assert transport is not None
         self._cancel_timer()
         self.closed = True
+        self.parser = _NO_PARSER
         self.server.connections.discard(self)
         ws = WebSocketProtocol(self.server, transport, request)
         self.server.connections.add(ws)
