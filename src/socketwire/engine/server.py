@@ -106,6 +106,7 @@ class EngineServer:
         self.client_close_grace = 0.0
         self.hooks = EngineHooks()
         self._refused_origins: set[str] = set()  # logged once each (at most 100 of them)
+        self._open_encoders: dict[tuple[Any, ...], Callable[[str], str]] = {}
         if packet_tracing_wanted():  # debug output of socketwire.packets is on
             trace_packets(self)
 
@@ -161,13 +162,20 @@ class EngineServer:
         return session
 
     def _open_packet(self, session: EngineSession) -> str:
-        upgrades: tuple[str, ...] = ()
-        if self.allow_upgrades:  # as Node: only polling offers any
-            upgrades = tuple(t for t in session.current.upgrades if t in self.transports)
-        return eio.encode_open(
-            eio.OpenInfo(session.sid, upgrades, self.ping_interval, self.ping_timeout,
-                         self.max_http_buffer_size)
-        )
+        offered = session.current.upgrades
+        key = (offered, self.allow_upgrades, self.transports, self.ping_interval,
+               self.ping_timeout, self.max_http_buffer_size)
+        encode = self._open_encoders.get(key)
+        if encode is None:  # built once per transport and settings
+            upgrades: tuple[str, ...] = ()
+            if self.allow_upgrades:  # as Node: only polling offers any
+                upgrades = tuple(t for t in offered if t in self.transports)
+            encode = eio.open_encoder(upgrades, self.ping_interval, self.ping_timeout,
+                                      self.max_http_buffer_size)
+            if len(self._open_encoders) > 16:  # settings changed at run time, again and again
+                self._open_encoders.clear()
+            self._open_encoders[key] = encode
+        return encode(session.sid)
 
     def _forget(self, session: EngineSession) -> None:
         if self.sessions.get(session.sid) is session:
@@ -208,8 +216,7 @@ class EngineServer:
         not have to wait: a handshake (unless ``allow_request`` is set), a POST, a GET with
         packets buffered, the errors. ``None`` (nothing done): :meth:`handle_http` answers
         it instead (a long poll that waits, an upgrade's GET, ``allow_request``). An
-        awaitable: the request is taken, its answer comes when it completes (a POST whose
-        handler paused reading)."""
+        awaitable: the answer comes later (a POST whose handler paused reading)."""
         cors = self.cors_headers(request)
         route = self._route(request, cors)
         if route is None or isinstance(route, HttpResponse):
