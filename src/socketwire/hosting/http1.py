@@ -57,8 +57,29 @@ _HEADER = 0  # what the connection's deadline is for: a request head to complete
 _IDLE = 1  # a kept-alive connection's next request to begin
 
 
+# response heads already encoded, by status, connection, body length and headers: a polling
+# server sends the same few again and again (bounded: emptied when full)
+_HEADS: dict[tuple[Any, ...], bytes] = {}
+_MAX_HEADS = 512
+
+
 def encode_response(response: HttpResponse, keep_alive: bool) -> bytes:
     """The bytes of ``response`` on an HTTP/1.1 connection (kept alive or closing)."""
+    body = response.body
+    try:
+        key = (response.status, keep_alive, len(body), *response.headers)
+        head = _HEADS.get(key)
+    except TypeError:  # a header value that cannot be a key
+        return _encode_head(response, keep_alive) + body
+    if head is None:
+        head = _encode_head(response, keep_alive)
+        if len(_HEADS) >= _MAX_HEADS:
+            _HEADS.clear()
+        _HEADS[key] = head
+    return head + body
+
+
+def _encode_head(response: HttpResponse, keep_alive: bool) -> bytes:
     status = response.status
     parts = [_STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n"]
     has_length = False
@@ -69,7 +90,7 @@ def encode_response(response: HttpResponse, keep_alive: bool) -> bytes:
     if not has_length:
         parts.append(f"Content-Length: {len(response.body)}\r\n")
     parts.append(_KEEP_ALIVE if keep_alive else _CLOSE)
-    return "".join(parts).encode("latin-1") + response.body
+    return "".join(parts).encode("latin-1")
 
 
 class _Nobody:
@@ -286,7 +307,8 @@ class HttpProtocol(asyncio.Protocol):
         self.url = b""
         self.headers = {}
         self.header_bytes = 0
-        self.body = bytearray()
+        if self.body:
+            self.body = bytearray()
         self.body_too_large = False
         self.in_message = True
         self._arm(self.server.http_header_timeout, _HEADER)
@@ -318,7 +340,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def _wants_websocket(self) -> bool:
         return (
-            self.headers.get("upgrade", "").lower() == "websocket"
+            "upgrade" in self.headers
+            and self.headers["upgrade"].lower() == "websocket"
             and "upgrade" in self.headers.get("connection", "").lower()
         )
 
