@@ -1,9 +1,14 @@
 """The contract between the engine and its hosts (ASGI, standalone).
 
 A host turns its HTTP requests into :class:`HttpRequest`, hands them to the engine, and writes
-back the :class:`HttpResponse`. For WebSocket requests it wraps the connection in an object
-implementing :class:`WebSocketChannel` and forwards incoming messages to the
-:class:`WebSocketHandler` the engine gives back. The HTTP/3 host does the same for the stream
+back the :class:`HttpResponse`. A host that has a request's whole body at hand may first offer
+it to the app's ``handle_http_now(request, body)`` where the app has one (both servers do):
+the answer if it is ready at once, ``None`` to go through ``handle_http`` (nothing was done),
+or an awaitable for an answer that comes later.
+
+For WebSocket requests a host wraps the connection in an object implementing
+:class:`WebSocketChannel` and forwards incoming messages to the :class:`WebSocketHandler`
+the engine gives back. The HTTP/3 host does the same for the stream
 of a WebTransport session (:class:`WebTransportApp`).
 """
 

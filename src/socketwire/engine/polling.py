@@ -7,6 +7,7 @@ batching of answers; it answers the session's GETs and POSTs (:meth:`handle_requ
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from ..exceptions import RemoteProtocolError
@@ -130,6 +131,47 @@ class PollingTransport(Transport):
             return session.server.error_response(1)
         return await self.handle_post(request)
 
+    def handle_request_now(
+        self, request: HttpRequest, body: bytes
+    ) -> HttpResponse | Awaitable[HttpResponse] | None:
+        """The answers ready at once: a POST (unless reading is paused), a GET with packets
+        buffered (or the close), the errors; ``None`` (nothing done) for a GET that waits;
+        an awaitable for a POST delivered while a handler paused reading."""
+        session = self.session
+        if request.method == "GET":
+            if self._poll is not None:
+                session.close(Reason.TRANSPORT_ERROR)  # overlap, as in handle_poll
+                return session.server.error_response(3)
+            state = session.state
+            if (session.machine.upgrade is not Upgrade.NONE or session.current is not self
+                    or (not self._buffer and state is SessionState.OPEN)):
+                return None
+            return self._take_poll_answer()
+        if request.method != "POST":
+            return session.server.error_response(2)
+        if session.state is SessionState.CLOSING:  # as Node: accepted, and ignored
+            return HttpResponse(200, list(OK_HEADERS), b"ok")
+        if session.state is not SessionState.OPEN:
+            return session.server.error_response(1)
+        if self._reading is not None:
+            return None  # paused: the answer waits (handle_post)
+        if self._post_active or request.headers.get("content-type", "").startswith(
+                "application/octet-stream"):
+            session.close(Reason.TRANSPORT_ERROR)
+            return session.server.error_response(3)
+        if len(body) > session.server.max_http_buffer_size:
+            return HttpResponse(413, [("Content-Length", "0")], b"", close=True)
+        self._deliver(body)
+        if self._reading is not None:
+            return self._ok_when_reading()  # paused by a handler meanwhile
+        return HttpResponse(200, list(OK_HEADERS), b"ok")
+
+    async def _ok_when_reading(self) -> HttpResponse:
+        """The answer to a POST delivered while reading got paused: once it resumes."""
+        if self._reading is not None:
+            await self._reading
+        return HttpResponse(200, list(OK_HEADERS), b"ok")
+
     async def handle_poll(self) -> HttpResponse:
         """A long-polling GET: answer with what is buffered, or wait for something."""
         session = self.session
@@ -242,20 +284,25 @@ class PollingTransport(Transport):
             return HttpResponse(413, [("Content-Length", "0")], b"", close=True)
         finally:
             self._post_active = False
+        self._deliver(raw)
+        if self._reading is not None:
+            await self._reading  # paused: the client's next POST waits for this answer
+        return HttpResponse(200, list(OK_HEADERS), b"ok")
+
+    def _deliver(self, raw: bytes) -> None:
+        """Decode a POST's payload and hand its packets to the session."""
+        session = self.session
         try:
             packets = eio.decode_payload(raw.decode("utf-8"))
         except (RemoteProtocolError, UnicodeDecodeError):
             session.close(Reason.PARSE_ERROR)
-            return HttpResponse(200, list(OK_HEADERS), b"ok")
+            return
         for kind, data in packets:
             if session.state is not SessionState.OPEN:
                 if kind is EioType.CLOSE and session.state is SessionState.CLOSING:
                     session._finish()  # as Node: the client closes too, no GET will follow
                 break
             session.receive(kind, data)
-        if self._reading is not None:
-            await self._reading  # paused: the client's next POST waits for this answer
-        return HttpResponse(200, list(OK_HEADERS), b"ok")
 
     # ------------------------------------------------------------- flow control
 

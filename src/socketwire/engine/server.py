@@ -7,16 +7,16 @@ import base64
 import functools
 import inspect
 import logging
-import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from ..exceptions import HandshakeError
 from ..log import packet_tracing_wanted, trace_packets
 from ..protocol import eio, jsoncodec, wtframes
 from ..protocol.reasons import Reason
+from .cors import CorsOrigins, cookie_header, cors_headers, origin_allowed, preflight
 from .hooks import EngineHooks
 from .http import HttpRequest, HttpResponse, WebSocketChannel, WebSocketHandler
 from .session import EngineSession, SessionState, WebSocketSessionHandler
@@ -27,7 +27,6 @@ __all__ = ["CorsOrigins", "EngineServer", "WebSocketAcceptance"]
 
 log = logging.getLogger("socketwire.engine")
 
-CorsOrigins = Union[None, str, Iterable[str], "re.Pattern[str]", Callable[[str], bool]]
 AllowRequest = Callable[[HttpRequest], "bool | Awaitable[bool]"]
 
 
@@ -107,6 +106,7 @@ class EngineServer:
         self.client_close_grace = 0.0
         self.hooks = EngineHooks()
         self._refused_origins: set[str] = set()  # logged once each (at most 100 of them)
+        self._open_encoders: dict[tuple[Any, ...], Callable[[str], str]] = {}
         if packet_tracing_wanted():  # debug output of socketwire.packets is on
             trace_packets(self)
 
@@ -123,33 +123,14 @@ class EngineServer:
 
     def origin_allowed(self, origin: str | None) -> bool:
         """Whether a request with this Origin header may go on."""
-        allowed = self.cors_allowed_origins
-        if allowed is None or allowed == "*" or origin is None:
-            return True
-        if isinstance(allowed, str):
-            return origin == allowed
-        if isinstance(allowed, re.Pattern):
-            return allowed.fullmatch(origin) is not None
-        if callable(allowed):
-            return bool(allowed(origin))
-        return origin in set(allowed)
+        return origin_allowed(self.cors_allowed_origins, origin)
 
     def cors_headers(self, request: HttpRequest) -> list[tuple[str, str]]:
         """The CORS headers to add to a response for ``request`` (none unless configured)."""
-        if self.cors_allowed_origins is None:
-            return []
-        origin = request.headers.get("origin")
-        out: list[tuple[str, str]] = []
-        if self.cors_allowed_origins == "*":  # never with credentials (refused in __init__)
-            out.append(("Access-Control-Allow-Origin", "*"))
-        elif origin is not None and self.origin_allowed(origin):
-            out.append(("Access-Control-Allow-Origin", origin))
-            out.append(("Vary", "Origin"))
-        if self.cors_credentials and out:
-            out.append(("Access-Control-Allow-Credentials", "true"))
-        return out
+        return cors_headers(self.cors_allowed_origins, self.cors_credentials,
+                            request.headers.get("origin"))
 
-    async def _check_allowed(self, request: HttpRequest) -> None:
+    def _check_origin(self, request: HttpRequest) -> None:
         origin = request.headers.get("origin")
         if not self.origin_allowed(origin):
             if origin not in self._refused_origins and len(self._refused_origins) < 100:
@@ -157,6 +138,9 @@ class EngineServer:
                 log.warning("refused a request from origin %r: not in cors_allowed_origins "
                             "(logged once per origin)", origin)
             raise HandshakeError(4)
+
+    async def _check_allowed(self, request: HttpRequest) -> None:
+        self._check_origin(request)
         if self.allow_request is not None:
             try:
                 verdict = self.allow_request(request)
@@ -178,32 +162,20 @@ class EngineServer:
         return session
 
     def _open_packet(self, session: EngineSession) -> str:
-        upgrades: tuple[str, ...] = ()
-        if self.allow_upgrades:  # as Node: only polling offers any
-            upgrades = tuple(t for t in session.current.upgrades if t in self.transports)
-        return eio.encode_open(
-            eio.OpenInfo(session.sid, upgrades, self.ping_interval, self.ping_timeout,
-                         self.max_http_buffer_size)
-        )
-
-    def _cookie_header(self, sid: str) -> list[tuple[str, str]]:
-        if not self.cookie:
-            return []
-        opts: dict[str, Any] = {"name": "io", "path": "/", "httponly": True, "samesite": "Lax"}
-        if isinstance(self.cookie, str):
-            opts["name"] = self.cookie
-        elif isinstance(self.cookie, dict):
-            opts.update(self.cookie)
-        parts = [f"{opts.pop('name')}={sid}"]
-        if opts.get("path"):
-            parts.append(f"Path={opts.pop('path')}")
-        if opts.pop("httponly", False):
-            parts.append("HttpOnly")
-        if opts.get("samesite"):
-            parts.append(f"SameSite={opts.pop('samesite')}")
-        if opts.pop("secure", False):
-            parts.append("Secure")
-        return [("Set-Cookie", "; ".join(parts))]
+        offered = session.current.upgrades
+        key = (offered, self.allow_upgrades, self.transports, self.ping_interval,
+               self.ping_timeout, self.max_http_buffer_size)
+        encode = self._open_encoders.get(key)
+        if encode is None:  # built once per transport and settings
+            upgrades: tuple[str, ...] = ()
+            if self.allow_upgrades:  # as Node: only polling offers any
+                upgrades = tuple(t for t in offered if t in self.transports)
+            encode = eio.open_encoder(upgrades, self.ping_interval, self.ping_timeout,
+                                      self.max_http_buffer_size)
+            if len(self._open_encoders) > 16:  # settings changed at run time, again and again
+                self._open_encoders.clear()
+            self._open_encoders[key] = encode
+        return encode(session.sid)
 
     def _forget(self, session: EngineSession) -> None:
         if self.sessions.get(session.sid) is session:
@@ -221,46 +193,80 @@ class EngineServer:
     async def handle_http(self, request: HttpRequest) -> HttpResponse:
         """Answer an HTTP request to the Engine.IO path (long-polling, handshakes, CORS)."""
         cors = self.cors_headers(request)
+        route = self._route(request, cors)
+        if route is None:  # a new session, for allow_request to decide
+            try:
+                await self._check_allowed(request)
+                eio.check_version_of(request.query)
+            except HandshakeError as exc:
+                return self.error_response(exc.code, cors)
+            return self._handshake(request.query["transport"], request, cors)
+        if isinstance(route, HttpResponse):
+            return route
+        # the session's transport answers: polling takes GETs and POSTs; after an upgrade,
+        # what the WebSocket was sent goes out first, then 400 (as Node)
+        response = await route.handle_request(request)
+        response.headers.extend(cors)
+        return response
+
+    def handle_http_now(
+        self, request: HttpRequest, body: bytes
+    ) -> HttpResponse | Awaitable[HttpResponse] | None:
+        """Answer at once an HTTP request whose whole ``body`` is in, when its answer does
+        not have to wait: a handshake (unless ``allow_request`` is set), a POST, a GET with
+        packets buffered, the errors. ``None`` (nothing done): :meth:`handle_http` answers
+        it instead (a long poll that waits, an upgrade's GET, ``allow_request``). An
+        awaitable: the answer comes later (a POST whose handler paused reading)."""
+        cors = self.cors_headers(request)
+        route = self._route(request, cors)
+        if route is None or isinstance(route, HttpResponse):
+            return route
+        response = route.current.handle_request_now(request, body)
+        if cors and response is not None:
+            if isinstance(response, HttpResponse):
+                response.headers.extend(cors)
+            else:
+                return _with_headers(response, cors)
+        return response
+
+    def _route(
+        self, request: HttpRequest, cors: list[tuple[str, str]]
+    ) -> HttpResponse | EngineSession | None:
+        """The answer (preflight, handshake, error), the session that answers, or ``None``
+        for a new session that ``allow_request`` must allow first."""
         if request.method == "OPTIONS":
-            return self._preflight(request, cors)
+            return preflight(request, cors)
         try:
             hs = eio.check_request(request.method, request.query, self.transports, False)
             transport = TRANSPORTS.get(hs.transport)
             if transport is None or not transport.over_http:
                 raise HandshakeError(3)
             if hs.sid is None:
-                await self._check_allowed(request)
+                if self.allow_request is not None:
+                    return None
+                self._check_origin(request)
                 eio.check_version_of(request.query)
-                session = self._open_session(transport.name, request)
-                self._start(session)
-                body = self._open_packet(session).encode()
-                headers = [
-                    ("Content-Type", "text/plain; charset=UTF-8"),
-                    ("Content-Length", str(len(body))),
-                    *self._cookie_header(session.sid),
-                    *cors,
-                ]
-                return HttpResponse(200, headers, body)
-            session = self.sessions.get(hs.sid)  # type: ignore[assignment]
+                return self._handshake(transport.name, request, cors)
+            session = self.sessions.get(hs.sid)
             if session is None:
                 raise HandshakeError(1)
         except HandshakeError as exc:
             return self.error_response(exc.code, cors)
-        # the session's transport answers: polling takes GETs and POSTs; after an upgrade,
-        # what the WebSocket was sent goes out first, then 400 (as Node)
-        response = await session.handle_request(request)
-        response.headers.extend(cors)
-        return response
+        return session
 
-    def _preflight(self, request: HttpRequest, cors: list[tuple[str, str]]) -> HttpResponse:
-        headers = list(cors)
-        if cors:
-            headers.append(("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE"))
-            wanted = request.headers.get("access-control-request-headers")
-            if wanted:
-                headers.append(("Access-Control-Allow-Headers", wanted))
-        headers.append(("Content-Length", "0"))
-        return HttpResponse(204, headers)
+    def _handshake(self, transport: str, request: HttpRequest,
+                   cors: list[tuple[str, str]]) -> HttpResponse:
+        """A new polling session: its OPEN packet."""
+        session = self._open_session(transport, request)
+        self._start(session)
+        body = self._open_packet(session).encode()
+        headers = [
+            ("Content-Type", "text/plain; charset=UTF-8"),
+            ("Content-Length", str(len(body))),
+            *cookie_header(self.cookie, session.sid),
+            *cors,
+        ]
+        return HttpResponse(200, headers, body)
 
     # ---------------------------------------------------------------- WebSocket
 
@@ -274,9 +280,8 @@ class EngineServer:
                 await self._check_allowed(request)
                 eio.check_version_of(request.query)
                 sid = new_sid(self.sid_prefix)
-                return WebSocketAcceptance(
-                    functools.partial(self._attach_new, request, sid), self._cookie_header(sid)
-                )
+                return WebSocketAcceptance(functools.partial(self._attach_new, request, sid),
+                                           cookie_header(self.cookie, sid))
             session = self.sessions.get(hs.sid)
             if session is None or session.state is not SessionState.OPEN:
                 raise HandshakeError(1)
@@ -365,6 +370,14 @@ class EngineServer:
             s.pending_output() for s in self.sessions.values()
         ):
             await asyncio.sleep(0.01)
+
+
+async def _with_headers(
+    answer: Awaitable[HttpResponse], headers: list[tuple[str, str]]
+) -> HttpResponse:
+    response = await answer
+    response.headers.extend(headers)
+    return response
 
 
 class _ClosedHandler:

@@ -60,6 +60,9 @@ class _NullHandler:
         pass
 
 
+_NULL_HANDLER = _NullHandler()
+
+
 class EngineSession:
     """A live Engine.IO session. Created by :class:`EngineServer` on a handshake."""
 
@@ -68,7 +71,7 @@ class EngineSession:
         self.server = server
         self.sid = sid
         self.request = request
-        self.handler: SessionHandler = _NullHandler()
+        self.handler: SessionHandler = _NULL_HANDLER
         self._loop = asyncio.get_running_loop()
         self.machine = EngineMachine(Role.SERVER, server.ping_interval, server.ping_timeout,
                                      self._loop.time())
@@ -311,9 +314,10 @@ class EngineSession:
             self._timer = None
         if self._upgrade is not None and not self._upgrade.done:
             self._upgrade.fail()
+        handler = self.handler  # (closing may finish the session, which lets go of it)
         self.current.closing(reason, client_initiated, probed)
         try:
-            self.handler.on_close(reason)
+            handler.on_close(reason)
         except Exception:
             log.exception("error in close handler")
         if self.server.hooks.close:
@@ -335,3 +339,5 @@ class EngineSession:
             self._timer = None
         self.server._forget(self)
         self.current.finished()
+        # the layer above is done with it (told in close): no cycle through it left behind
+        self.handler = _NULL_HANDLER

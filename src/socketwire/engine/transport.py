@@ -10,6 +10,7 @@ the old one. Each transport owns its state: the polling buffer, pending GET and 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, ClassVar
 
 from ..protocol.reasons import Reason
@@ -90,6 +91,14 @@ class Transport:
 
     async def flushed(self) -> None:
         """Return once what was sent so far has been handed to the network."""
+
+    def handle_request_now(
+        self, request: HttpRequest, body: bytes
+    ) -> HttpResponse | Awaitable[HttpResponse] | None:
+        """The answer to an HTTP request whose ``body`` is in, if it is ready at once (an
+        awaitable: the request is taken, its answer comes later); ``None`` (nothing done):
+        :meth:`handle_request` answers it."""
+        return None
 
     async def handle_request(self, request: HttpRequest) -> HttpResponse:
         """An HTTP request for this session (only polling takes them): refused with 400,

@@ -279,7 +279,7 @@ class _RoutedHttpProtocol(_HttpProtocol):
         sock = transport.get_extra_info("socket")
         if sock is not None and self.router.hand_off(slot, sock.fileno(), data):
             # the connection is the owner's now: drop our file descriptor, not the connection
-            self._disarm()
+            self._cancel_timer()
             self.closed = True
             transport.close()
             return

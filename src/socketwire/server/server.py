@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..adapters.base import Adapter
@@ -267,6 +267,22 @@ class Server:
 
     async def handle_http(self, request: HttpRequest) -> HttpResponse:
         """Answer an HTTP request under ``path`` (the browser client files, then Engine.IO)."""
+        client = self._client_file(request)
+        if client is not None:
+            return client
+        return await self.engine.handle_http(request)
+
+    def handle_http_now(
+        self, request: HttpRequest, body: bytes
+    ) -> HttpResponse | Awaitable[HttpResponse] | None:
+        """:meth:`handle_http` for a request whose ``body`` is in, when the answer is ready
+        at once (see :meth:`EngineServer.handle_http_now`); ``None``: nothing done."""
+        client = self._client_file(request)
+        if client is not None:
+            return client
+        return self.engine.handle_http_now(request, body)
+
+    def _client_file(self, request: HttpRequest) -> HttpResponse | None:
         if (self.serve_client and request.method in ("GET", "HEAD")
                 and request.path.startswith(self.engine.path)):
             from ..static import browser_client_file
@@ -277,7 +293,7 @@ class Server:
                            ("Content-Length", str(len(body))), ("Cache-Control", "no-cache"),
                            *self.engine.cors_headers(request)]  # a cross-origin import
                 return HttpResponse(200, headers, b"" if request.method == "HEAD" else body)
-        return await self.engine.handle_http(request)
+        return None
 
     async def open_websocket(self, request: HttpRequest) -> WebSocketAcceptance | HttpResponse:
         """Accept or refuse a WebSocket request."""

@@ -527,6 +527,11 @@ class Socket(Listeners):
             for hook in self.server.hooks.disconnect:
                 hook(self, reason)
         self._events.fire("disconnect", reason)
+        # nothing can call its handlers any more: dropped, so that the usual closures over
+        # the socket (``@socket.on`` in the connection handler) go with it at once, not in a
+        # later garbage collection
+        self._events.remove()
+        self._any = ()
 
 
 _NO_ACKS: dict[int, _AckEntry] = {}  # shared by sockets that never expected an ack; never written
