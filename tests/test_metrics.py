@@ -278,7 +278,7 @@ async def test_lean_metrics_add_no_per_message_listener() -> None:
     metrics = Metrics(io, registry=False, opentelemetry=False, packets=False, handlers=False)
     try:
         assert io.engine.hooks.packet_in == [] and io.engine.hooks.packet_out == []
-        assert io.engine.hooks.packet_log is None and io.hooks.handler_log is None
+        assert io.engine.hooks.packet_counter is None and io.hooks.handler_tally is None
         assert io.hooks.handler_done == []
         async with running(io) as url:
             client = socketio.AsyncClient(reconnection=False)
