@@ -5,8 +5,9 @@
 In process and without network: the bench server's handlers (bench/server.py) behind real
 engine sessions whose WebSockets are replaced by sinks, so only the Python work of a message
 is measured (no framing, no system calls). Echo: CPU per message; broadcast: CPU per delivery.
-The loop never yields to the event loop, so the metrics' batches (taken every 20 ms by a timer
-in a real server) are taken here every ``BATCH`` deliveries, and that work is counted too.
+What the metrics count inline is folded into their figures when they are read; here that is
+done every ``BATCH`` deliveries (a loop that never yields runs no timer), and counted too. An
+in-process figure misses what a real server pays for memory: see docs/benchmarks.md.
 The modes run interleaved, five times; the best of each is printed.
 """
 
@@ -32,7 +33,7 @@ except ImportError:  # run from the repository root
     from server import make_server
 
 PAYLOAD = "x" * 32
-BATCH = 2000  # deliveries per metrics batch: about 20 ms of a busy server
+BATCH = 2000  # deliveries between two reads of the figures
 
 
 class Sink:
