@@ -8,8 +8,10 @@
 
 From the shell: ``socketwire serve app:io --metrics 9464``, ``socketwire chat --metrics 9464``.
 
-Everything is counted by listeners on ``io.hooks`` and ``io.engine.hooks`` into plain integers
-and fixed-bucket histograms; the Prometheus collector and the OpenTelemetry observable
+Everything is counted by listeners on ``io.hooks`` and ``io.engine.hooks`` (per connection,
+broadcast or ack) and, per message, by the engine's ``PacketCounter`` and the server's
+``HandlerTally`` as packets and handler calls pass, into plain integers and fixed-bucket
+histograms; the Prometheus collector and the OpenTelemetry observable
 instruments read them when scraped, so a server without a ``Metrics`` pays nothing and one with
 it pays a few additions per packet. Gauges (clients, sockets, rooms) are computed at scrape
 time. The figures are written up in ``docs/metrics.md``.
@@ -89,8 +91,8 @@ class Metrics:
     global one).
 
     ``packets=False`` leaves out the packets and bytes by type, ``handlers=False`` the handler
-    durations and errors: those two are measured for every message (a listener call each),
-    the rest per connection, broadcast or ack. docs/metrics.md has what each costs.
+    durations and errors: those two are measured for every message (counted inline), the
+    rest per connection, broadcast or ack. docs/metrics.md has what each costs.
     """
 
     def __init__(self, io: Server, *, registry: Any = None, opentelemetry: bool | None = None,
