@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -278,7 +279,7 @@ async def test_lean_metrics_add_no_per_message_listener() -> None:
     metrics = Metrics(io, registry=False, opentelemetry=False, packets=False, handlers=False)
     try:
         assert io.engine.hooks.packet_in == [] and io.engine.hooks.packet_out == []
-        assert io.engine.hooks.packet_log is None and io.hooks.handler_log is None
+        assert io.engine.hooks.packet_counter is None and io.hooks.handler_tally is None
         assert io.hooks.handler_done == []
         async with running(io) as url:
             client = socketio.AsyncClient(reconnection=False)
@@ -363,3 +364,138 @@ def test_metrics_lean_needs_metrics() -> None:
     done = subprocess.run([sys.executable, "-m", "socketwire.cli", "chat", "--metrics-lean"],
                           capture_output=True, timeout=60)
     assert done.returncode != 0 and b"--metrics-lean goes with --metrics" in done.stderr
+
+
+async def test_broadcasts_pings_and_runs_of_kinds_are_counted_exactly() -> None:
+    """The engine counts runs of one kind inline and a broadcast's copies as a run of one
+    message: broadcasts interleaved with direct emits, acks and pings, over raw WebSockets,
+    give the figures the clients received."""
+    io = socketwire.Server(ping_interval=0.2, ping_timeout=5)
+
+    @io.on("connection")
+    def connection(socket: socketwire.Socket) -> None:
+        @socket.on("shout")
+        def shout(text: str) -> None:
+            io.emit("heard", text)  # a broadcast: one prepared message, a copy each
+            socket.emit("done", text)  # then a direct event
+
+        @socket.on("ask")
+        def ask(text: str) -> str:
+            return text
+
+    metrics = Metrics(io, registry=False, opentelemetry=False)
+    clients = 3
+    received: list[list[str]] = [[] for _ in range(clients)]
+    try:
+        async with running(io) as url:
+            ws_url = url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+            sockets = [await ws_connect(ws_url) for _ in range(clients)]
+
+            async def read(i: int, until: Any) -> None:
+                async with asyncio.timeout(WAIT):
+                    while not until(received[i]):
+                        frame = str(await sockets[i].recv())
+                        if frame == "2":
+                            await sockets[i].send("3")
+                        received[i].append(frame)
+
+            for i, ws in enumerate(sockets):
+                await ws.send("40")
+                await read(i, lambda got: any(f.startswith("40") for f in got))
+            sent_frames = []
+            for n, text in enumerate(["a", "h\u00e9", "ccc", "\u20ac\u20ac"]):
+                sender = sockets[n % clients]
+                for frame in (f'42["shout","{text}"]', f'421["ask","{text}"]'):
+                    sent_frames.append(frame)
+                    await sender.send(frame)
+            for i in range(clients):  # every broadcast, its own answers, two pings at least
+                mine = sum(1 for n in range(4) if n % clients == i)
+                await read(i, lambda got, mine=mine: (
+                    sum(f.startswith('42["heard"') for f in got) == 4 and got.count("2") >= 2
+                    and sum(f.startswith('42["done"') for f in got) == mine
+                    and sum(f.startswith("43") for f in got) == mine))
+            snap = metrics.snapshot()
+            pings_counted = snap["packets_out"]["ping"]
+            for ws in sockets:
+                await ws.close()
+        frames = [f for got in received for f in got]
+        pings = frames.count("2")
+
+        def size(texts: list[str]) -> int:
+            return sum(len(t.encode()) for t in texts)
+
+        events = [f for f in frames if f.startswith("42")]
+        acks = [f for f in frames if f.startswith("43")]
+        assert len(events) == 4 * clients + 4 and len(acks) == 4
+        assert snap["packets_out"]["event"] == len(events)
+        assert snap["bytes_out"]["event"] == size(events)
+        assert snap["packets_out"]["ack"] == 4 and snap["bytes_out"]["ack"] == size(acks)
+        assert snap["packets_out"]["connect"] == clients
+        assert pings_counted >= pings  # pings sent after a client stopped reading count too
+        assert snap["bytes_out"]["ping"] == pings_counted
+        assert snap["packets_in"]["event"] == 8 and "ack" not in snap["packets_in"]
+        assert snap["packets_in"]["connect"] == clients
+        assert snap["bytes_in"] == {"event": size(sent_frames), "connect": 2 * clients}
+        assert snap["broadcasts"] == {"/": 4}
+        assert snap["broadcast_recipients"].sum == 4 * clients
+    finally:
+        metrics.close()
+
+
+async def test_handler_durations_and_errors_of_mixed_runs_are_exact() -> None:
+    """Runs of fast calls are tallied inline and folded into the histograms; slow, failed
+    and coroutine handlers are recorded one by one; events alternate between them."""
+    io = socketwire.Server()
+
+    @io.on("connection")
+    def connection(socket: socketwire.Socket) -> None:
+        @socket.on("fast")
+        def fast(n: int) -> int:
+            return n
+
+        @socket.on("quick")
+        def quick(n: int) -> int:
+            return n
+
+        @socket.on("slow")
+        def slow(n: int) -> int:
+            time.sleep(0.003)  # over the first bounds: not a run's
+            return n
+
+        @socket.on("broken")
+        def broken(n: int) -> None:
+            raise ValueError("broken on purpose")
+
+        @socket.on("later")
+        async def later(n: int) -> int:
+            await asyncio.sleep(0.002)
+            return n
+
+    metrics = Metrics(io, registry=False, opentelemetry=False)
+    plan = (["fast"] * 5 + ["quick"] * 2 + ["slow"] + ["fast"] * 3 + ["quick"]
+            + ["broken", "fast", "later", "quick"] * 2 + ["slow"])
+    try:
+        async with running(io) as url:
+            client = socketio.AsyncClient(reconnection=False)
+            await client.connect(url, transports=["websocket"])
+            for n, event in enumerate(plan):
+                if event == "broken":
+                    await client.emit(event, n)
+                else:
+                    assert await client.call(event, n, timeout=WAIT) == n
+            async with asyncio.timeout(WAIT):  # the broken ones have no answer to wait for
+                while metrics.snapshot()["handler_errors"].get("broken", 0) < 2:
+                    await asyncio.sleep(0.01)
+            snap = metrics.snapshot()
+            await client.disconnect()
+        durations = snap["handler_duration"]
+        for event in ("fast", "quick", "slow", "broken", "later"):
+            h = durations[event]
+            assert h.count == plan.count(event) == sum(h.counts), event
+            assert h.sum > 0
+        assert dict(durations["slow"].cumulative())["0.0025"] == 0
+        assert durations["slow"].sum >= 2 * 0.003
+        assert dict(durations["later"].cumulative())["0.001"] == 0
+        assert snap["handler_errors"] == {"broken": 2}
+    finally:
+        metrics.close()

@@ -12,7 +12,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from types import FunctionType
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "AckSender",
@@ -28,9 +28,6 @@ __all__ = [
 log = logging.getLogger("socketwire.handlers")
 
 _tasks: set[asyncio.Task[Any]] = set()
-
-failed_calls = 0
-"""How many handler calls failed (raised, or returned what could not be sent) so far."""
 
 # (is_async, max_args, min_args, wants_ack) per function code: handlers defined inside a
 # connection handler are new closures for every socket, but share their code object.
@@ -140,8 +137,6 @@ def _task_done(task: asyncio.Task[Any]) -> None:
 
 def _failed(handler: Handler, event: str | None, what: str = "error in handler") -> None:
     """Log the exception being handled, naming the event and the handler."""
-    global failed_calls
-    failed_calls += 1
     name = getattr(handler.fn, "__qualname__", None) or repr(handler.fn)
     if event is None:
         log.exception("%s %s", what, name)
@@ -155,10 +150,11 @@ def call_handler(
     on_result: Callable[[Any], None] | None = None,
     ack: Callable[..., None] | None = None,
     event: str | None = None,
-) -> asyncio.Task[Any] | None:
+) -> asyncio.Task[Any] | Literal[False] | None:
     """Call ``handler`` with ``args``; ``on_result`` gets its return value (awaited if needed).
 
-    Returns the task running a coroutine handler, ``None`` when the handler ran inline.
+    Returns the task running a coroutine handler, ``None`` when the handler ran inline,
+    ``False`` when it ran inline and failed (so ``if call_handler(...):`` tells a task).
 
     With ``ack`` given and a handler declaring a keyword-only ``ack`` parameter, the handler
     answers by calling ``ack(...)`` itself and its return value is ignored.
@@ -178,7 +174,7 @@ def call_handler(
             result = handler.fn(*args)
     except Exception:
         _failed(handler, event)
-        return None
+        return False
     if type(result) not in _PLAIN and inspect.isawaitable(result):
         return spawn(_finish(result, on_result, handler, event))
     if on_result is not None:
@@ -186,6 +182,7 @@ def call_handler(
             on_result(result)
         except Exception:
             _failed(handler, event, "cannot send the return value of handler")
+            return False
     return None
 
 

@@ -8,8 +8,10 @@
 
 From the shell: ``socketwire serve app:io --metrics 9464``, ``socketwire chat --metrics 9464``.
 
-Everything is counted by listeners on ``io.hooks`` and ``io.engine.hooks`` into plain integers
-and fixed-bucket histograms; the Prometheus collector and the OpenTelemetry observable
+Everything is counted by listeners on ``io.hooks`` and ``io.engine.hooks`` (per connection,
+broadcast or ack) and, per message, by the engine's ``PacketCounter`` and the server's
+``HandlerTally`` as packets and handler calls pass, into plain integers and fixed-bucket
+histograms; the Prometheus collector and the OpenTelemetry observable
 instruments read them when scraped, so a server without a ``Metrics`` pays nothing and one with
 it pays a few additions per packet. Gauges (clients, sockets, rooms) are computed at scrape
 time. The figures are written up in ``docs/metrics.md``.
@@ -22,16 +24,12 @@ import bisect
 import importlib.util
 import threading
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from functools import partial
-from itertools import compress, repeat
-from operator import eq, itemgetter
 from typing import TYPE_CHECKING, Any
 
-from .engine.hooks import PacketLog
+from .engine.hooks import PacketCounter
 from .engine.session import SessionState
-from .server.hooks import HandlerLog
+from .server.hooks import HandlerTally
 
 if TYPE_CHECKING:
     from .adapters.base import BroadcastOptions
@@ -54,48 +52,6 @@ _TYPE_NAMES = {
     "6": "noop", "40": "connect", "41": "disconnect", "42": "event", "43": "ack",
     "44": "connect_error", "45": "binary_event", "46": "binary_ack", "b": "attachment",
 }
-
-
-def _kind(packet: str | bytes) -> str:
-    """The key of an encoded Engine.IO packet: its type, with the Socket.IO type inside
-    MESSAGE packets; ``"b"`` for a binary message (an attachment)."""
-    if type(packet) is not str:
-        return "b"
-    if packet[:1] == "4":
-        return packet[:2]
-    return packet[:1]
-
-
-def _size(packet: str | bytes) -> int:
-    if type(packet) is str and not packet.isascii():
-        return len(packet.encode())
-    return len(packet)
-
-
-def _count(packets: list[str | bytes], width: int, counts: defaultdict[str, int],
-           sizes: defaultdict[str, int], extra: int) -> None:
-    """Add a batch of packets to ``counts`` and ``sizes`` by kind (their first ``width``
-    characters; ``"b"`` for binary), ``extra`` more bytes for each text packet (the type
-    digit taken off before it was logged). Built on C-level iteration: a batch is most often
-    of one kind (an echo's events, a broadcast's copies), which takes no Python loop."""
-    keys = list(map(itemgetter(slice(0, width)), packets))
-    kinds = Counter(keys)
-    if len(kinds) == 1:
-        groups: list[tuple[Any, list[Any]]] = [(keys[0], packets)]
-    else:
-        groups = [(k, list(compress(packets, map(eq, keys, repeat(k))))) for k in kinds]
-    for key, group in groups:
-        n = kinds[key]
-        if type(key) is str:
-            if all(map(str.isascii, group)):
-                size = sum(map(len, group))
-            else:
-                size = sum(map(len, map(str.encode, group)))
-            counts[key] += n
-            sizes[key] += size + extra * n
-        else:
-            counts["b"] += n
-            sizes["b"] += sum(map(len, group))
 
 
 class Histogram:
@@ -135,20 +91,14 @@ class Metrics:
     global one).
 
     ``packets=False`` leaves out the packets and bytes by type, ``handlers=False`` the handler
-    durations and errors: those two are measured for every message (a listener call each),
-    the rest per connection, broadcast or ack. docs/metrics.md has what each costs.
+    durations and errors: those two are measured for every message (counted inline), the
+    rest per connection, broadcast or ack. docs/metrics.md has what each costs.
     """
 
     def __init__(self, io: Server, *, registry: Any = None, opentelemetry: bool | None = None,
                  meter_provider: Any = None, packets: bool = True,
                  handlers: bool = True) -> None:
         self.io = io
-        # per packet kind: [packets, bytes]; outgoing ones are added when the next different
-        # packet list goes out (a broadcast's list repeats once per recipient: one increment)
-        self._in_n: defaultdict[str, int] = defaultdict(int)
-        self._in_b: defaultdict[str, int] = defaultdict(int)
-        self._out_n: defaultdict[str, int] = defaultdict(int)
-        self._out_b: defaultdict[str, int] = defaultdict(int)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.broadcasts: dict[str, int] = {}
         self.fanout = Histogram(FANOUT_BUCKETS)
@@ -168,12 +118,12 @@ class Metrics:
         self._otel_histograms: tuple[Any, Any, Any] | None = None
 
         hooks, engine = io.hooks, io.engine.hooks
-        self._packet_log: PacketLog | None = None
-        self._handler_log: HandlerLog | None = None
+        self._packets: PacketCounter | None = None
+        self._tally: HandlerTally | None = None
         if packets:
-            if engine.packet_log is not None:
+            if engine.packet_counter is not None:
                 raise RuntimeError("this server is already counted by another Metrics")
-            self._packet_log = engine.packet_log = PacketLog(self._take_packets)
+            self._packets = engine.packet_counter = PacketCounter()
         self._hook(engine.connection, self._on_open)
         self._hook(engine.close, self._on_close)
         self._hook(engine.upgrade, self._on_upgrade)
@@ -182,9 +132,10 @@ class Metrics:
         self._hook(hooks.disconnect, self._on_disconnect)
         self._hook(hooks.broadcast, self._on_broadcast)
         if handlers:
-            if hooks.handler_log is not None:
+            if hooks.handler_tally is not None:
                 raise RuntimeError("this server is already counted by another Metrics")
-            self._handler_log = hooks.handler_log = HandlerLog(self._take_handlers)
+            self._tally = hooks.handler_tally = HandlerTally(
+                self._handler_runs, self._handler_call, SECONDS_BUCKETS[0])
         self._hook(hooks.ack_received, self._on_ack)
 
         if registry is not False:
@@ -198,38 +149,25 @@ class Metrics:
         hooks.append(fn)
         self._hooks.append((hooks, fn))
 
-    def _take_packets(self, incoming: list[str | bytes], outgoing: list[str | bytes]) -> None:
-        """Add a batch of the engine's packet log to the figures."""
-        if incoming:
-            _count(incoming, 1, self._in_n, self._in_b, 1)
-        if outgoing:
-            _count(outgoing, 2, self._out_n, self._out_b, 0)
+    def _handler_runs(self, event: str, calls: int, seconds: float) -> None:
+        """Add a run of the tally (calls under the first bound) to the event's histogram."""
+        _label, h = self._histogram(event)
+        h.counts[0] += calls
+        h.count += calls
+        h.sum += seconds
 
-    def _take_handlers(self, events: list[str], seconds: list[float], failed: list[str]) -> None:
-        """Add a batch of the server's handler log to the figures."""
-        distinct = set(events)
-        if len(distinct) == 1:
-            groups = [(events[0], seconds)]
-        else:
-            groups = [(e, list(compress(seconds, map(eq, events, repeat(e)))))
-                      for e in distinct]
-        for event, durations in groups:
-            h = self._histogram(event)
-            buckets = Counter(map(partial(bisect.bisect_left, h.bounds), durations))
-            counts = h.counts
-            for index, n in buckets.items():
-                counts[index] += n
-            h.count += len(durations)
-            h.sum += sum(durations)
-            if self._otel_histograms is not None:
-                record, attributes = self._otel_histograms[1].record, {"event": event}
-                for value in durations:
-                    record(value, attributes)
-        for event in failed:
-            event = event if event in self.handler_duration else "(other)"
-            self.handler_errors[event] = self.handler_errors.get(event, 0) + 1
+    def _handler_call(self, event: str, seconds: float, ok: bool) -> None:
+        """Add one handler call (slow, failed, a coroutine's, or any with OpenTelemetry's
+        histograms on) to the figures."""
+        label, h = self._histogram(event if type(event) is str else str(event))
+        h.observe(seconds)
+        if not ok:
+            self.handler_errors[label] = self.handler_errors.get(label, 0) + 1
+        if self._otel_histograms is not None:
+            self._otel_histograms[1].record(seconds, {"event": label})
 
-    def _histogram(self, event: str) -> Histogram:
+    def _histogram(self, event: str) -> tuple[str, Histogram]:
+        """The label and histogram of an event (``(other)`` past ``MAX_EVENTS`` of them)."""
         h = self.handler_duration.get(event)
         if h is None:
             if len(self.handler_duration) >= MAX_EVENTS:
@@ -237,15 +175,13 @@ class Metrics:
                 h = self.handler_duration.get(event)
             if h is None:
                 h = self.handler_duration[event] = Histogram(SECONDS_BUCKETS)
-        return h
+        return event, h
 
     def flush(self) -> None:
-        """Add what the engine and the server recorded since the last batch (reading the
-        figures does it; call it on the event loop's thread)."""
-        if self._packet_log is not None:
-            self._packet_log.flush()
-        if self._handler_log is not None:
-            self._handler_log.flush()
+        """Add the handler calls the server counted inline since the last read to the
+        histograms (reading the figures does it; call it on the event loop's thread)."""
+        if self._tally is not None:
+            self._tally.fold()
 
     def _on_open(self, session: EngineSession) -> None:
         if self._loop is None:
@@ -305,29 +241,33 @@ class Metrics:
             out[nsp.name] = sum(1 for room in list(nsp.adapter.rooms) if room not in sockets)
         return out
 
+    def _received(self) -> dict[str, tuple[int, int]]:
+        if self._packets is None:
+            return {}
+        return {"4" + k if k != "b" else k: v for k, v in self._packets.received().items()}
+
+    def _sent(self) -> dict[str, tuple[int, int]]:
+        return {} if self._packets is None else self._packets.sent()
+
     @property
     def packets_in(self) -> dict[str, int]:
-        """Packets received, by kind key (``"2"`` an event, ``"b"`` an attachment...)."""
-        self.flush()
-        return {"4" + k if k != "b" else k: v for k, v in dict(self._in_n).items()}
+        """Packets received, by kind key (``"42"`` an event, ``"b"`` an attachment...)."""
+        return {k: v[0] for k, v in self._received().items()}
 
     @property
     def bytes_in(self) -> dict[str, int]:
         """Bytes received, by kind key."""
-        self.flush()
-        return {"4" + k if k != "b" else k: v for k, v in dict(self._in_b).items()}
+        return {k: v[1] for k, v in self._received().items()}
 
     @property
     def packets_out(self) -> dict[str, int]:
         """Packets sent, by kind key (``"42"`` an event, ``"2"`` a ping...)."""
-        self.flush()
-        return dict(self._out_n)
+        return {k: v[0] for k, v in self._sent().items()}
 
     @property
     def bytes_out(self) -> dict[str, int]:
         """Bytes sent, by kind key."""
-        self.flush()
-        return dict(self._out_b)
+        return {k: v[1] for k, v in self._sent().items()}
 
     def snapshot(self) -> dict[str, Any]:
         """Every figure as plain data (what the exporters publish). Call it on the event
@@ -468,6 +408,8 @@ class Metrics:
                 meter.create_histogram("socketwire.broadcast.recipients",
                                        description="local recipients per broadcast"),
             )
+            if self._tally is not None:
+                self._tally.limit = -1.0  # every call recorded one by one: no inline runs
 
     # ----------------------------------------------------------------- close
 
@@ -475,11 +417,11 @@ class Metrics:
         """Stop counting: remove the hooks, unregister, stop the endpoint."""
         self.flush()
         engine, hooks_ = self.io.engine.hooks, self.io.hooks
-        if self._packet_log is not None and engine.packet_log is self._packet_log:
-            engine.packet_log = None
-        if self._handler_log is not None and hooks_.handler_log is self._handler_log:
-            hooks_.handler_log = None
-        self._packet_log = self._handler_log = None
+        if self._packets is not None and engine.packet_counter is self._packets:
+            engine.packet_counter = None
+        if self._tally is not None and hooks_.handler_tally is self._tally:
+            hooks_.handler_tally = None
+        self._tally = None
         for hooks, fn in self._hooks:
             if fn in hooks:
                 hooks.remove(fn)

@@ -6,15 +6,15 @@ costs one truthiness test on the paths it sits on.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .http import PreparedMessage
     from .session import EngineSession
 
-__all__ = ["BatchLog", "EngineHooks", "PacketLog"]
+__all__ = ["EngineHooks", "PacketCounter", "sent_kind"]
 
 
 @dataclass(slots=True)
@@ -34,8 +34,8 @@ class EngineHooks:
     - ``packet_out(session, packets)``: encoded Engine.IO packets handed to the transport (text
       packets start with their type digit; ``bytes`` are binary messages). Pings are included.
 
-    - ``packet_log``: a :class:`PacketLog` the engine records every packet in, without a call
-      per packet (``None``: none).
+    - ``packet_counter``: a :class:`PacketCounter` the engine counts every packet in, without
+      a call per packet (``None``: none).
 
     Listeners run synchronously on the event loop and must not raise.
     """
@@ -49,61 +49,122 @@ class EngineHooks:
     packet_out: list[Callable[[EngineSession, Sequence[str | bytes]], None]] = field(
         default_factory=list
     )
-    packet_log: PacketLog | None = None
+    packet_counter: PacketCounter | None = None
 
 
-class BatchLog:
-    """What a counting listener is told in bulk: the recorder appends to plain lists, and
-    :meth:`flush` (a subclass's) hands them over ``delay`` seconds after a batch began
-    (``loop.call_later``) or when called before the figures are read."""
+class PacketCounter:
+    """Packets and bytes by kind, counted by the engine as they pass, for a listener that only
+    counts them: no listener call and nothing kept per packet (holding each packet for a
+    batch to count later costs a busy server more than counting it: the memory of every
+    packet stays in use instead of being reused at once).
 
-    __slots__ = ("delay", "pending")
+    Kinds: a MESSAGE payload received is keyed by its first character (its Socket.IO type,
+    ``"2"`` an event), an encoded packet sent by its first two characters when it is a
+    MESSAGE (``"42"``) and by its type digit otherwise (``"2"`` a ping); binary messages by
+    ``"b"``. Sizes are UTF-8 bytes, the type digit of text packets received included,
+    transport framing not.
 
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-        self.pending = False  # a flush is scheduled (recorders check it before waking)
-
-    def wake(self) -> None:
-        """Schedule the flush of the batch that just started (called on the event loop)."""
-        if self.pending:
-            return
-        self.pending = True
-        try:
-            asyncio.get_running_loop().call_later(self.delay, self.flush)
-        except RuntimeError:  # no running loop (a synchronous caller): hand it over at once
-            self.flush()
-
-    def flush(self) -> None:
-        """Hand what was recorded to the owner now."""
-        raise NotImplementedError
-
-
-class PacketLog(BatchLog):
-    """The packets of every session, recorded in bulk for a listener that only counts them.
-
-    Where ``packet_in`` / ``packet_out`` cost a listener call per packet, the engine appends
-    to two plain lists here (``incoming``: MESSAGE payloads as ``packet_in`` gets them;
-    ``outgoing``: encoded packets, one entry per recipient, as ``packet_out`` gets them) and
-    the owner's ``take(incoming, outgoing)`` gets them a batch at a time: ``delay`` seconds
-    after the first packet of a batch (``loop.call_later``), or when :meth:`flush` is called
-    (before the figures are read). A batch holds its packets for that long at most.
-    ``socketwire.metrics`` uses it; install one as ``engine.hooks.packet_log``.
+    The engine counts a run of ASCII text packets of one kind inline (a test of the kind and
+    two additions, on ``in_*`` for packets received and ``out_*`` for packets sent), a run of
+    one broadcast's copies on ``message`` / ``message_n``, pings on ``pings``; any other
+    packet goes through :meth:`count_received` / :meth:`count_sent` / :meth:`count_prepared`.
+    :meth:`received` and :meth:`sent` add the runs up and return the totals. Everything runs
+    on the event loop's thread. Install one as ``engine.hooks.packet_counter``
+    (``socketwire.metrics`` does).
     """
 
-    __slots__ = ("_take", "incoming", "outgoing")
+    __slots__ = ("_received", "_sent", "in_chars", "in_key", "in_n", "message", "message_n",
+                 "out_chars", "out_key", "out_n", "pings")
 
-    def __init__(self, take: Callable[[list[str | bytes], list[str | bytes]], None],
-                 delay: float = 0.02) -> None:
-        super().__init__(delay)
-        self._take = take
-        self.incoming: list[str | bytes] = []
-        self.outgoing: list[str | bytes] = []
+    def __init__(self) -> None:
+        self._received: dict[str, list[int]] = {}  # kind: [packets, bytes]
+        self._sent: dict[str, list[int]] = {}
+        self.in_key: str | None = None  # the kind of the current run (None: no run yet)
+        self.in_n = 0
+        self.in_chars = 0  # characters of the run's payloads (ASCII: bytes), type digit not
+        self.out_key: str | None = None  # first two characters of the run's packets
+        self.out_n = 0
+        self.out_chars = 0
+        self.message: PreparedMessage | None = None
+        self.message_n = 0
+        self.pings = 0
 
-    def flush(self) -> None:
-        """Hand the recorded packets to the owner now."""
-        self.pending = False
-        incoming, outgoing = self.incoming, self.outgoing
-        if not incoming and not outgoing:
+    def count_received(self, data: str | bytes) -> None:
+        """Count a MESSAGE payload received that the inline run did not take (another kind
+        starts a run; non-ASCII and binary ones are counted at once)."""
+        if type(data) is str:
+            if data.isascii():
+                self._fold_received()
+                self.in_key, self.in_n, self.in_chars = data[:1], 1, len(data)
+                return
+            _add(self._received, data[:1], 1, len(data.encode("utf-8", "surrogatepass")) + 1)
+        else:
+            _add(self._received, "b", 1, len(data))
+
+    def count_sent(self, packet: str | bytes) -> None:
+        """Count an encoded packet sent that the inline run did not take."""
+        if type(packet) is str and packet.isascii():
+            self._fold_sent()
+            self.out_key, self.out_n, self.out_chars = packet[:2], 1, len(packet)
             return
-        self.incoming, self.outgoing = [], []
-        self._take(incoming, outgoing)
+        key, size = sent_kind(packet)
+        _add(self._sent, key, 1, size)
+
+    def count_prepared(self, message: PreparedMessage) -> None:
+        """Count a copy of a broadcast's message other than the run's."""
+        self._fold_message()
+        self.message, self.message_n = message, 1
+
+    def received(self) -> dict[str, tuple[int, int]]:
+        """``{kind: (packets, bytes)}`` received so far."""
+        self._fold_received()
+        return {k: (v[0], v[1]) for k, v in self._received.items()}
+
+    def sent(self) -> dict[str, tuple[int, int]]:
+        """``{kind: (packets, bytes)}`` sent so far."""
+        self._fold_sent()
+        self._fold_message()
+        if self.pings:
+            _add(self._sent, "2", self.pings, self.pings)  # "2": one byte each
+            self.pings = 0
+        return {k: (v[0], v[1]) for k, v in self._sent.items()}
+
+    def _fold_received(self) -> None:
+        if self.in_n:
+            assert self.in_key is not None
+            _add(self._received, self.in_key, self.in_n, self.in_chars + self.in_n)
+            self.in_n = self.in_chars = 0
+
+    def _fold_sent(self) -> None:
+        if self.out_n:
+            assert self.out_key is not None
+            key = self.out_key if self.out_key[:1] == "4" else self.out_key[:1]
+            _add(self._sent, key, self.out_n, self.out_chars)
+            self.out_n = self.out_chars = 0
+
+    def _fold_message(self) -> None:
+        if self.message_n:
+            assert self.message is not None
+            for packet in self.message.packets:
+                key, size = sent_kind(packet)
+                _add(self._sent, key, self.message_n, size * self.message_n)
+            self.message_n = 0
+
+
+def sent_kind(packet: str | bytes) -> tuple[str, int]:
+    """The kind (as :class:`PacketCounter` keys packets sent) and UTF-8 size of a packet."""
+    if type(packet) is str:
+        key = packet[:2] if packet[:1] == "4" else packet[:1]
+        if packet.isascii():
+            return key, len(packet)
+        return key, len(packet.encode("utf-8", "surrogatepass"))
+    return "b", len(packet)
+
+
+def _add(table: dict[str, list[int]], key: str, n: int, size: int) -> None:
+    entry = table.get(key)
+    if entry is None:
+        table[key] = [n, size]
+    else:
+        entry[0] += n
+        entry[1] += size

@@ -117,11 +117,13 @@ class EngineSession:
         if hooks.packet_out:
             for hook in hooks.packet_out:
                 hook(self, (packet,))
-        log = hooks.packet_log
-        if log is not None:
-            if not log.pending:
-                log.wake()
-            log.outgoing.append(packet)
+        counter = hooks.packet_counter
+        if counter is not None:  # a run of one kind counted inline (PacketCounter)
+            if type(packet) is str and packet[:2] == counter.out_key and packet.isascii():
+                counter.out_n += 1
+                counter.out_chars += len(packet)
+            else:
+                counter.count_sent(packet)
         self.current.send(packet)
 
     def send_many(self, packets: list[str | bytes]) -> None:
@@ -132,11 +134,10 @@ class EngineSession:
         if hooks.packet_out:
             for hook in hooks.packet_out:
                 hook(self, packets)
-        log = hooks.packet_log
-        if log is not None:
-            if not log.pending:
-                log.wake()
-            log.outgoing.extend(packets)
+        counter = hooks.packet_counter
+        if counter is not None:
+            for packet in packets:
+                counter.count_sent(packet)
         self.current.send_many(packets)
 
     def send_prepared(self, message: PreparedMessage) -> None:
@@ -147,12 +148,26 @@ class EngineSession:
         if hooks.packet_out:
             for hook in hooks.packet_out:
                 hook(self, message.packets)
-        log = hooks.packet_log
-        if log is not None:
-            if not log.pending:
-                log.wake()
-            log.outgoing.extend(message.packets)
+        counter = hooks.packet_counter
+        if counter is not None:  # one broadcast's copies: a run of one message
+            if message is counter.message:
+                counter.message_n += 1
+            else:
+                counter.count_prepared(message)
         self.current.send_prepared(message)
+
+    def _ping(self) -> None:
+        """Send a heartbeat ping (as :meth:`send`; a packet counter counts it apart)."""
+        if self.machine.state is not _OPEN:
+            return
+        hooks = self.server.hooks
+        if hooks.packet_out:
+            for hook in hooks.packet_out:
+                hook(self, (PING,))
+        counter = hooks.packet_counter
+        if counter is not None:
+            counter.pings += 1
+        self.current.send(PING)
 
     def _overflow(self) -> None:
         log.info("session %s: outbound buffer over %d bytes, closing", self.sid,
@@ -180,7 +195,7 @@ class EngineSession:
             self.close(Reason.PING_TIMEOUT)
             return
         if expiry is Expiry.PING:
-            self.send(PING)
+            self._ping()
         if self.machine.state is _OPEN:
             self._arm()
 
@@ -198,11 +213,13 @@ class EngineSession:
             if hooks.packet_in:
                 for hook in hooks.packet_in:
                     hook(self, data)
-            log = hooks.packet_log
-            if log is not None:
-                if not log.pending:
-                    log.wake()
-                log.incoming.append(data)
+            counter = hooks.packet_counter
+            if counter is not None:  # a run of one kind counted inline (PacketCounter)
+                if data[:1] is counter.in_key and data.isascii():
+                    counter.in_n += 1
+                    counter.in_chars += len(data)
+                else:
+                    counter.count_received(data)
             self.handler.on_message(data)
             return
         verdict = machine.receive(kind, self._loop.time())

@@ -246,7 +246,7 @@ class ServerConnection:
                 hook(socket)
         started = False
         for handler in list(nsp._events.get("connection")):
-            if call_handler(handler, (socket,), event="connection") is not None:
+            if call_handler(handler, (socket,), event="connection"):  # a task
                 started = True
         if started and socket.connected:
             socket._hold_until_started()

@@ -13,14 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..engine.hooks import BatchLog
-
 if TYPE_CHECKING:
     from ..adapters.base import BroadcastOptions
     from .namespace import Namespace
     from .socket import Socket
 
-__all__ = ["HandlerLog", "ServerHooks", "report_task", "timed_ack"]
+__all__ = ["HandlerTally", "ServerHooks", "handler_failed", "report_task", "timed_ack"]
 
 
 @dataclass(slots=True)
@@ -46,7 +44,7 @@ class ServerHooks:
       when its task ends); ``ok`` is ``False`` when it raised or its answer could not be sent.
     - ``ack_received(socket, seconds)``: a client answered an emit with ack (a broadcast's
       too), ``seconds`` after it was sent.
-    - ``handler_log``: a :class:`HandlerLog` the server records what ``handler_done`` tells
+    - ``handler_tally``: a :class:`HandlerTally` the server counts what ``handler_done`` tells
       in, without a call per handler (``None``: none).
 
     Listeners run synchronously on the event loop and must not raise.
@@ -62,54 +60,69 @@ class ServerHooks:
     broadcast: list[Callable[[Namespace, BroadcastOptions], None]] = field(default_factory=list)
     handler_done: list[Callable[[Socket, str, float, bool], None]] = field(default_factory=list)
     ack_received: list[Callable[[Socket, float], None]] = field(default_factory=list)
-    handler_log: HandlerLog | None = None
+    handler_tally: HandlerTally | None = None
 
 
-class HandlerLog(BatchLog):
-    """Event handler timings recorded in bulk, for a listener that only aggregates them.
+class HandlerTally:
+    """Event handler runs tallied as they end, for a listener that aggregates them: no
+    listener call and nothing kept per call.
 
-    What ``handler_done`` tells with a listener call per handler, the server appends here to
-    plain lists (``events``, ``seconds``; ``failed``: the events of the handlers that failed)
-    and the owner's ``take(events, seconds, failed)`` gets them a batch at a time, ``delay``
-    seconds after the batch began or when :meth:`flush` is called. ``socketwire.metrics``
-    uses it; install one as ``io.hooks.handler_log``. Coroutine handlers are reported through
-    ``handler_done``'s path when their task ends, and recorded here then.
+    ``Socket._dispatch`` counts inline a run of calls of one event that ran inline, did not
+    fail and took less than ``limit`` seconds each (``fast`` calls, ``total`` seconds, of
+    ``event``); any other call goes to :meth:`record` (coroutine handlers too, when their
+    task ends). The owner gets a run as ``runs(event, calls, seconds)`` (:meth:`fold`, also
+    called when the event changes) and every other call as ``other(event, seconds, ok)``.
+    Call :meth:`fold` before reading the owner's figures, on the event loop's thread.
+    ``socketwire.metrics`` installs one as ``io.hooks.handler_tally``, with ``limit`` its
+    histograms' first bound (a run's calls all fall in that bucket).
     """
 
-    __slots__ = ("_take", "events", "failed", "seconds")
+    __slots__ = ("_other", "_runs", "event", "fast", "limit", "total")
 
-    def __init__(self, take: Callable[[list[str], list[float], list[str]], None],
-                 delay: float = 0.02) -> None:
-        super().__init__(delay)
-        self._take = take
-        self.events: list[str] = []
-        self.seconds: list[float] = []
-        self.failed: list[str] = []
+    def __init__(self, runs: Callable[[str, int, float], None],
+                 other: Callable[[str, float, bool], None], limit: float) -> None:
+        self._runs = runs
+        self._other = other
+        self.limit = limit
+        self.event: str | None = None
+        self.fast = 0
+        self.total = 0.0
 
     def record(self, event: str, seconds: float, ok: bool) -> None:
-        """Record one handler's run."""
-        if not self.pending:
-            self.wake()
-        self.events.append(event)
-        self.seconds.append(seconds)
-        if not ok:
-            self.failed.append(event)
+        """Count one handler's run."""
+        if ok and seconds < self.limit and type(event) is str:
+            if event != self.event:
+                self.fold()
+                self.event = event
+            self.fast += 1
+            self.total += seconds
+        else:
+            self._other(event, seconds, ok)
 
-    def flush(self) -> None:
-        """Hand the recorded timings to the owner now."""
-        self.pending = False
-        if not self.events:
-            return
-        events, seconds, failed = self.events, self.seconds, self.failed
-        self.events, self.seconds, self.failed = [], [], []
-        self._take(events, seconds, failed)
+    def fold(self) -> None:
+        """Hand the current run to the owner."""
+        if self.fast:
+            assert self.event is not None
+            self._runs(self.event, self.fast, self.total)
+            self.fast = 0
+            self.total = 0.0
 
 
 # Helpers for the paths that call ``handler_done`` and ``ack_received``, only taken when
 # a listener is registered.
 
+def handler_failed(socket: Socket, event: str, seconds: float) -> None:
+    """Tell the ``handler_done`` listeners and ``handler_tally`` that a handler ran inline for
+    ``seconds`` and failed."""
+    hooks = socket.server.hooks
+    for hook in hooks.handler_done:
+        hook(socket, event, seconds, False)
+    if hooks.handler_tally is not None:
+        hooks.handler_tally.record(event, seconds, False)
+
+
 def report_task(socket: Socket, event: str, start: float, task: asyncio.Task[Any]) -> None:
-    """Call the ``handler_done`` listeners (and record in ``handler_log``) when the task of a
+    """Call the ``handler_done`` listeners (and count in ``handler_tally``) when the task of a
     coroutine handler called at ``start`` (``time.perf_counter()``) ends."""
     def done(task: asyncio.Task[Any]) -> None:
         seconds = time.perf_counter() - start
@@ -117,8 +130,8 @@ def report_task(socket: Socket, event: str, start: float, task: asyncio.Task[Any
         hooks = socket.server.hooks
         for hook in hooks.handler_done:
             hook(socket, event, seconds, ok)
-        if hooks.handler_log is not None:
-            hooks.handler_log.record(event, seconds, ok)
+        if hooks.handler_tally is not None:
+            hooks.handler_tally.record(event, seconds, ok)
 
     task.add_done_callback(done)
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from .. import handlers as _handlers
 from ..adapters.base import BroadcastOptions, PersistedSession
 from ..exceptions import AckTimeout, Disconnected
 from ..handlers import AckSender, Handler, Listeners, ack_value, call_handler, spawn
@@ -21,7 +20,7 @@ from ..protocol.sio import (
     SioType,
     check_event_name,
 )
-from .hooks import report_task, timed_ack
+from .hooks import handler_failed, report_task, timed_ack
 from .recovery import RECOVERABLE_REASONS
 
 if TYPE_CHECKING:
@@ -450,37 +449,48 @@ class Socket(Listeners):
             return
         if type(handlers) is Handler:
             handlers = (handlers,)
-        log = hooks.handler_log
-        timed = log is not None or hooks.handler_done
-        for h in handlers:  # a tuple: handlers added or removed meanwhile do not change it
+        tally = hooks.handler_tally
+        if tally is None and not hooks.handler_done:
+            for h in handlers:  # a tuple: handlers added or removed meanwhile do not change it
+                if h.once:
+                    self._events.remove(event, h.fn)
+                if ack_id is None:
+                    task = call_handler(h, args, None, None, event)
+                else:
+                    sender = AckSender(self._send_ack, ack_id)
+                    task = call_handler(h, args, sender.from_result, sender, event)
+                    ack_id = None  # only the first handler answers
+                if task:
+                    self.client.track(task)
+            return
+        # timed (metrics, handler_done listeners): the same loop with a clock read before and
+        # after each call; call_handler's False tells a failed call, and the tally's run is
+        # counted here (HandlerTally.record's fast path, written out: this runs per message)
+        for h in handlers:
             if h.once:
                 self._events.remove(event, h.fn)
-            if timed:
-                failed = _handlers.failed_calls
-                start = perf_counter()
+            start = perf_counter()
             if ack_id is None:
                 task = call_handler(h, args, None, None, event)
             else:
                 sender = AckSender(self._send_ack, ack_id)
                 task = call_handler(h, args, sender.from_result, sender, event)
-                ack_id = None  # only the first handler answers
-            if timed:
-                if task is None:
-                    seconds = perf_counter() - start
-                    ok = _handlers.failed_calls == failed
-                    if hooks.handler_done:
-                        for done in hooks.handler_done:
-                            done(self, event, seconds, ok)
-                    if log is not None:  # log.record(event, seconds, ok), inline: every message
-                        if not log.pending:
-                            log.wake()
-                        log.events.append(event)
-                        log.seconds.append(seconds)
-                        if not ok:
-                            log.failed.append(event)
-                else:
-                    report_task(self, event, start, task)
-            if task is not None:
+                ack_id = None
+            if task is None:
+                seconds = perf_counter() - start
+                if tally is not None:
+                    if seconds < tally.limit and event == tally.event:
+                        tally.fast += 1
+                        tally.total += seconds
+                    else:
+                        tally.record(event, seconds, True)
+                if hooks.handler_done:
+                    for done in hooks.handler_done:
+                        done(self, event, seconds, True)
+            elif task is False:
+                handler_failed(self, event, perf_counter() - start)
+            else:
+                report_task(self, event, start, task)
                 self.client.track(task)
 
     def _send_ack(self, ack_id: int, args: list[Any]) -> None:
