@@ -175,7 +175,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.body_future is not None and not self.body_future.done():
             self.body_future.set_result(None)
         self._wake_writer()
-        self.server.connections.discard(self)
+        self.server.forget(self)
         if self.worker is not None and not self.worker.done():
             self.worker.cancel()
 

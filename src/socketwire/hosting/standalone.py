@@ -38,6 +38,8 @@ log = logging.getLogger("socketwire.hosting")
 # dropped one waits for the client's 1 s retransmit (p99 connect ~1 s); the kernel caps it at
 # net.core.somaxconn. uvicorn uses 2048, Node 511.
 LISTEN_BACKLOG = 2048
+# how long close() lets connections closed with unsent data finish before aborting them
+CLOSE_GRACE = 1.0
 
 
 class StandaloneServer:
@@ -70,6 +72,7 @@ class StandaloneServer:
         self._servers: list[asyncio.base_events.Server] = []
         self.http3: Http3Server | None = None
         """The HTTP/3 (WebTransport) host, when serving one (see :func:`serve`)."""
+        self._drained: asyncio.Future[None] | None = None  # set by close() while it waits
 
     @property
     def port(self) -> int:
@@ -120,8 +123,27 @@ class StandaloneServer:
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.close()
+        if self.connections:
+            # a transport closed with unsent data stays open until the peer reads it: wait a
+            # little for that, then abort what is left, so no socket outlives close()
+            self._drained = asyncio.get_running_loop().create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._drained), CLOSE_GRACE)
+            except TimeoutError:
+                for conn in list(self.connections):
+                    if conn.transport is not None:
+                        conn.transport.abort()
+                await asyncio.sleep(0)  # the aborted transports' connection_lost runs
+            self._drained = None
         for server in self._servers:
             await server.wait_closed()
+
+    def forget(self, conn: HttpProtocol | WebSocketProtocol) -> None:
+        """``conn``'s TCP connection is gone (its ``connection_lost`` ran)."""
+        self.connections.discard(conn)
+        drained = self._drained
+        if drained is not None and not self.connections and not drained.done():
+            drained.set_result(None)
 
 
 async def serve(

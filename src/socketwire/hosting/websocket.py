@@ -249,7 +249,7 @@ class WebSocketProtocol(asyncio.Protocol):
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
-        self.server.connections.discard(self)
+        self.server.forget(self)
         self._backlog = None
         self._held = None
         self._notify_closed()
