@@ -118,17 +118,25 @@ class PollingTransport(Transport):
 
     # ---------------------------------------------------------------- requests
 
-    async def handle_request(self, request: HttpRequest) -> HttpResponse:
-        """Answer a GET (long poll) or a POST (packets from the client)."""
+    def _not_a_post(self, request: HttpRequest) -> HttpResponse | None:
+        """The answer to a request that is not a POST to an open session (a POST to a
+        closing one is accepted and ignored, as in Node); ``None`` for a POST to handle."""
         session = self.session
-        if request.method == "GET":
-            return await self.handle_poll()
         if request.method != "POST":
             return session.server.error_response(2)
-        if session.state is SessionState.CLOSING:  # as Node: accepted, and ignored
+        if session.state is SessionState.CLOSING:
             return HttpResponse(200, list(OK_HEADERS), b"ok")
         if session.state is not SessionState.OPEN:
             return session.server.error_response(1)
+        return None
+
+    async def handle_request(self, request: HttpRequest) -> HttpResponse:
+        """Answer a GET (long poll) or a POST (packets from the client)."""
+        if request.method == "GET":
+            return await self.handle_poll()
+        refused = self._not_a_post(request)
+        if refused is not None:
+            return refused
         return await self.handle_post(request)
 
     def handle_request_now(
@@ -147,12 +155,9 @@ class PollingTransport(Transport):
                     or (not self._buffer and state is SessionState.OPEN)):
                 return None
             return self._take_poll_answer()
-        if request.method != "POST":
-            return session.server.error_response(2)
-        if session.state is SessionState.CLOSING:  # as Node: accepted, and ignored
-            return HttpResponse(200, list(OK_HEADERS), b"ok")
-        if session.state is not SessionState.OPEN:
-            return session.server.error_response(1)
+        refused = self._not_a_post(request)
+        if refused is not None:
+            return refused
         if self._reading is not None:
             return None  # paused: the answer waits (handle_post)
         if self._post_active or request.headers.get("content-type", "").startswith(

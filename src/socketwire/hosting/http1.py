@@ -448,9 +448,13 @@ class HttpProtocol(asyncio.Protocol):
             if answer_now is None:
                 return None
             return answer_now(request, body)  # type: ignore[no-any-return]
+        return self._static_or_404(request)
+
+    def _static_or_404(self, request: HttpRequest) -> HttpResponse:
+        """A static file of the host's or the app's for ``request``, else 404."""
         found = self.server.static.lookup(request.method, request.path)
         if found is None:
-            found = app.lookup_static(request.method, request.path)
+            found = self.app.lookup_static(request.method, request.path)
         if found is not None:
             return found
         return HttpResponse(404, [("Content-Type", "text/plain")], b"Not Found")
@@ -527,12 +531,7 @@ class HttpProtocol(asyncio.Protocol):
             return await app.handle_http(request)
         if await body_future is None:
             return HttpResponse(413, close=True)
-        found = self.server.static.lookup(request.method, request.path)
-        if found is None:
-            found = app.lookup_static(request.method, request.path)
-        if found is not None:
-            return found
-        return HttpResponse(404, [("Content-Type", "text/plain")], b"Not Found")
+        return self._static_or_404(request)
 
     # --------------------------------------------------------------- websocket
 
