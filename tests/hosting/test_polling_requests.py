@@ -20,14 +20,6 @@ from socketwire.hosting.standalone import StandaloneServer, serve
 BASE = "/socket.io/?EIO=4&transport=polling"
 
 
-@pytest.fixture
-async def servers() -> AsyncIterator[list[StandaloneServer]]:
-    started: list[StandaloneServer] = []
-    yield started
-    for server in started:
-        await server.close()
-
-
 class Peer:
     """One keep-alive HTTP/1.1 connection, requests written raw."""
 

@@ -63,14 +63,6 @@ async def connect() -> AsyncIterator[Connect]:
             await writer.wait_closed()
 
 
-@pytest.fixture
-async def servers() -> AsyncIterator[list[StandaloneServer]]:
-    started: list[StandaloneServer] = []
-    yield started
-    for server in started:
-        await server.close()
-
-
 def _http_conns(server: StandaloneServer) -> list[Any]:
     return [c for c in server.connections if isinstance(c, http1.HttpProtocol)]
 
