@@ -21,6 +21,7 @@ __all__ = [
     "Listeners",
     "ack_args",
     "ack_value",
+    "call_answering",
     "call_handler",
     "spawn",
 ]
@@ -183,6 +184,43 @@ def call_handler(
         except Exception:
             _failed(handler, event, "cannot send the return value of handler")
             return False
+    return None
+
+
+def call_answering(
+    handler: Handler,
+    args: tuple[Any, ...] | list[Any],
+    send_ack: Callable[[int, list[Any]], None],
+    ack_id: int,
+    event: str | None = None,
+) -> asyncio.Task[Any] | Literal[False] | None:
+    """:func:`call_handler` for an event the peer wants acknowledged: the handler's return
+    value answers ``ack_id`` through ``send_ack(ack_id, args)`` (or the handler calls its
+    keyword-only ``ack`` itself), once. Returns as :func:`call_handler` does.
+
+    A plain function is called here directly, without the :class:`AckSender` that a
+    coroutine handler, or one that takes ``ack``, is given: this runs for every ack asked.
+    """
+    _, max_args, min_args, wants_ack = handler.shape
+    if wants_ack:
+        sender = AckSender(send_ack, ack_id)
+        return call_handler(handler, args, sender.from_result, sender, event)
+    n = len(args)
+    if (max_args is not None and n > max_args) or n < min_args:
+        args = handler.fit(args)
+    try:
+        result = handler.fn(*args)
+    except Exception:
+        _failed(handler, event)
+        return False
+    if type(result) not in _PLAIN and inspect.isawaitable(result):
+        return spawn(_finish(result, AckSender(send_ack, ack_id).from_result, handler, event))
+    try:  # ack_args(result), inline
+        send_ack(ack_id, [] if result is None
+                 else list(result) if isinstance(result, tuple) else [result])
+    except Exception:
+        _failed(handler, event, "cannot send the return value of handler")
+        return False
     return None
 
 

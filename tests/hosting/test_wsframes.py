@@ -113,3 +113,59 @@ def test_messages_before_an_error_are_kept() -> None:
 )
 def test_protocol_errors(data: bytes, code: int) -> None:
     assert fails(FrameParser(max_size=1000), data).code == code
+
+
+def _stream_outcome(parser: FrameParser, chunks: list[bytes], hot_path: bool) -> list[object]:
+    """What a connection receives from ``chunks``: with ``hot_path``, as WebSocketProtocol
+    reads (single_text first, feed when it declines), else through feed alone."""
+    seen: list[object] = []
+    for chunk in chunks:
+        if hot_path:
+            text = parser.single_text(chunk)
+            if text is not None:
+                seen.append([(wsframes.OP_TEXT, text)])
+                continue
+        try:
+            seen.append(parser.feed(chunk))
+        except WebSocketError as exc:
+            seen.append((exc.code, exc.messages))
+            break
+    return seen
+
+
+@pytest.mark.parametrize("chunks", [
+    [masked(1, b"42[\"a\"]")],
+    [masked(1, b"x" * 125), masked(1, b"y" * 126)],
+    [masked(1, "\u00e9t\u00e9".encode())],
+    [masked(1, b"\xff\xfe")],  # not UTF-8: 1007, from feed
+    [masked(1, b"ab", fin=False), masked(1, b"cd")],  # a text frame while one is fragmented
+    [masked(1, b"ab", fin=False), masked(0, b"cd")],
+    [masked(1, b"hello")[:4], masked(1, b"hello")[4:], masked(1, b"again")],  # split frame
+    [masked(1, b"one") + masked(1, b"two")],  # two frames in one read
+    [masked(2, b"bin"), masked(9, b"p"), masked(1, b"t")],
+    [masked(1, b"z" * 20)],  # bigger than the size limit below: 1009
+    [bytes([0x81, 0x05]) + b"hello"],  # unmasked: 1002
+])
+def test_single_text_then_feed_reads_as_feed_alone(chunks: list[bytes]) -> None:
+    """The hot path (one small text frame, nothing pending) gives the same messages and the
+    same errors as feed alone, and declines without consuming what it does not take."""
+    assert (_stream_outcome(FrameParser(16), chunks, True)
+            == _stream_outcome(FrameParser(16), chunks, False))
+
+
+def test_single_text_takes_only_one_complete_small_text_frame() -> None:
+    parser = FrameParser()
+    assert parser.single_text(masked(1, b"42[\"a\"]")) == '42["a"]'
+    assert parser.single_text(masked(1, b"x" * 126)) is None  # 16-bit length: feed's
+    assert parser.single_text(masked(2, b"bin")) is None
+    frame = masked(1, b"hello")
+    assert parser.single_text(frame[:5]) is None
+    assert parser.feed(frame[:5]) == []
+    assert parser.single_text(frame[5:]) is None  # something is pending: feed's
+    assert parser.feed(frame[5:]) == [(wsframes.OP_TEXT, "hello")]
+
+
+def test_text_heads_are_frame_headers() -> None:
+    for n in (0, 1, 125):
+        payload = b"p" * n
+        assert wsframes.TEXT_HEADS[n] + payload == wsframes.frame(wsframes.OP_TEXT, payload)

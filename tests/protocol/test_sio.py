@@ -449,3 +449,49 @@ def test_event_fast_path_decodes_as_the_general_path(tail: str) -> None:
 ])
 def test_event_fast_path_edges(text: str, expected: Any) -> None:
     assert _outcome(text) == expected
+
+
+def _routed(decoder: SioDecoder, message: str | bytes) -> Any:
+    """What ServerConnection.on_message gets: the hot path first, then feed."""
+    try:
+        event = decoder.main_event(message)
+        if event is not None:
+            return SioType.EVENT, "/", event[0], event[1]
+        packet = decoder.feed(message)
+    except RemoteProtocolError:
+        return "refused"
+    return None if packet is None else (packet.type, packet.nsp, packet.data, packet.id)
+
+
+def _fed(decoder: SioDecoder, message: str | bytes) -> Any:
+    try:
+        packet = decoder.feed(message)
+    except RemoteProtocolError:
+        return "refused"
+    return None if packet is None else (packet.type, packet.nsp, packet.data, packet.id)
+
+
+@settings(max_examples=examples(400), deadline=None)
+@given(st.lists(MESSAGE | STRUCTURED | TAIL.map(lambda t: "2" + t), max_size=8))
+def test_main_event_then_feed_decodes_as_feed_alone(messages: list[str | bytes]) -> None:
+    """The decoder's hot path (main_event, then feed when it declines) gives every message
+    the outcome feed alone gives it, attachments pending or not."""
+    fast, plain = SioDecoder(), SioDecoder()
+    for message in messages:
+        outcome = _routed(fast, message)
+        assert outcome == _fed(plain, message)
+        if outcome == "refused":
+            fast, plain = SioDecoder(), SioDecoder()
+
+
+def test_main_event_declines_while_attachments_are_awaited() -> None:
+    decoder = SioDecoder()
+    assert decoder.main_event('2["a",1]') == (["a", 1], None)
+    assert decoder.main_event('23["a"]') == (["a"], 3)
+    assert decoder.feed('51-["a",{"_placeholder":true,"num":0}]') is None
+    assert decoder.main_event('2["a"]') is None  # feed refuses it: text while waiting
+    with pytest.raises(RemoteProtocolError):
+        decoder.feed('2["a"]')
+    assert decoder.main_event(b"\x01") is None  # bytes are never the hot path
+    assert decoder.main_event('2/chat,["a"]') is None
+    assert decoder.main_event('3["a"]') is None

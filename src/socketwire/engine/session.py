@@ -203,24 +203,11 @@ class EngineSession:
 
     def receive(self, kind: EioType, data: str | bytes) -> None:
         """Handle one decoded packet from the client, on whatever transport."""
+        if kind is _MESSAGE:
+            self.receive_message(data)
+            return
         machine = self.machine
         if machine.state is not _OPEN:
-            return
-        if kind is _MESSAGE:
-            if machine.awaiting_pong and machine.message_received(self._loop.time()):
-                self._arm()
-            hooks = self.server.hooks
-            if hooks.packet_in:
-                for hook in hooks.packet_in:
-                    hook(self, data)
-            counter = hooks.packet_counter
-            if counter is not None:  # a run of one kind counted inline (PacketCounter)
-                if data[:1] is counter.in_key and data.isascii():
-                    counter.in_n += 1
-                    counter.in_chars += len(data)
-                else:
-                    counter.count_received(data)
-            self.handler.on_message(data)
             return
         verdict = machine.receive(kind, self._loop.time())
         if verdict is Verdict.PEER_CLOSED:
@@ -230,10 +217,31 @@ class EngineSession:
         elif verdict is Verdict.HEARTBEAT:
             self._arm()
 
+    def receive_message(self, data: str | bytes) -> None:
+        """Handle one MESSAGE packet's payload (``receive(MESSAGE, data)``; a channel's
+        handler calls it directly for a text MESSAGE, the hot path)."""
+        machine = self.machine
+        if machine.state is not _OPEN:
+            return
+        if machine.awaiting_pong and machine.message_received(self._loop.time()):
+            self._arm()
+        hooks = self.server.hooks
+        if hooks.packet_in:
+            for hook in hooks.packet_in:
+                hook(self, data)
+        counter = hooks.packet_counter
+        if counter is not None:  # a run of one kind counted inline (PacketCounter)
+            if data[:1] is counter.in_key and data.isascii():
+                counter.in_n += 1
+                counter.in_chars += len(data)
+            else:
+                counter.count_received(data)
+        self.handler.on_message(data)
+
     def on_websocket_message(self, data: str | bytes) -> None:
         """A message from this session's WebSocket (or WebTransport stream)."""
         if type(data) is str and data[:1] == "4":  # the hot path: a text MESSAGE
-            self.receive(_MESSAGE, data[1:])
+            self.receive_message(data[1:])
             return
         packet = read_message(data)
         if packet is None:

@@ -36,6 +36,7 @@ WS_CLOSE_TIMEOUT = 1.0  # how long a close frame of ours waits for the peer's
 # size costs about what several do, and the engine's max_buffered_bytes check (which sees
 # what the transport holds, not what is held here) stays at most this far behind.
 HOLD_LIMIT = 16 * 1024
+_TEXT_HEADS = wsframes.TEXT_HEADS
 
 
 def handshake_response(key: str, headers: list[tuple[str, str]]) -> bytes:
@@ -126,7 +127,12 @@ class WebSocketProtocol(asyncio.Protocol):
         """Queue one message: text for ``str``, binary for ``bytes``."""
         if self._closing:
             return
-        if isinstance(packet, str):
+        if type(packet) is str:
+            data = packet.encode()
+            n = len(data)
+            # wsframes.frame for a small text frame, without its call (this runs per message)
+            data = _TEXT_HEADS[n] + data if n < 126 else wsframes.frame(wsframes.OP_TEXT, data)
+        elif isinstance(packet, str):
             data = wsframes.frame(wsframes.OP_TEXT, packet.encode())
         else:
             data = wsframes.frame(wsframes.OP_BINARY, packet)
@@ -261,6 +267,17 @@ class WebSocketProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         """Bytes from the peer: complete messages go to the engine's handler."""
         if self._gone:
+            return
+        # the hot path: one small text frame, delivered as _deliver would, without its loop
+        text = self.parser.single_text(data)
+        if text is not None:
+            if not self._closing and not self._engine_paused:
+                handler = self.handler
+                if handler is not None:
+                    handler.on_message(text)
+                return
+            self._deliver(deque([(wsframes.OP_TEXT, text)]) if self._engine_paused
+                          else [(wsframes.OP_TEXT, text)])
             return
         try:
             messages = self.parser.feed(data)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import struct
 
-__all__ = ["OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG", "OP_TEXT", "FrameParser",
+__all__ = ["OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG", "OP_TEXT", "TEXT_HEADS", "FrameParser",
            "WebSocketError", "check_close_payload", "close_code_valid", "close_frame", "frame",
            "unmask", "unmask_python"]
 
@@ -99,6 +99,11 @@ else:
     unmask = _unmask_compiled
 
 
+TEXT_HEADS = tuple(_H2.pack(0x80 | OP_TEXT, n) for n in range(126))
+"""The header of a final, unmasked text frame of ``n`` bytes, for ``n`` < 126, by index:
+``TEXT_HEADS[n] + payload`` is :func:`frame`'s result without its call."""
+
+
 def frame(opcode: int, payload: bytes) -> bytes:
     """Build one unmasked final frame."""
     n = len(payload)
@@ -145,16 +150,24 @@ class FrameParser:
         self._frag_size = 0
         self._frag_count = 0
 
-    def feed(self, data: bytes) -> list[Message]:
-        """Add bytes; return every complete message (and control frame) they finish."""
-        # the hot path: exactly one small, final, masked text frame and nothing pending
+    def single_text(self, data: bytes) -> str | None:
+        """The hot path: when ``data`` is exactly one small, final, masked text frame of
+        valid UTF-8 and nothing is pending, that frame's text (the frame is consumed);
+        otherwise ``None`` and nothing is consumed (:meth:`feed` then takes ``data``)."""
         n = len(data) - 6
         if (0 <= n < 126 and data[1] == 0x80 | n and data[0] == 0x81 and not self._buf
                 and not self._frag_op and n <= self.max_size):
             try:
-                return [(OP_TEXT, unmask(data[6:], data[2:6]).decode("utf-8"))]
+                return unmask(data[6:], data[2:6]).decode("utf-8")
             except UnicodeDecodeError:
-                pass  # the general path fails the frame with the right code
+                return None  # the general path fails the frame with the right code
+        return None
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add bytes; return every complete message (and control frame) they finish."""
+        text = self.single_text(data)
+        if text is not None:
+            return [(OP_TEXT, text)]
         out: list[Message] = []
         try:
             return self._feed(data, out)

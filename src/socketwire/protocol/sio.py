@@ -204,30 +204,41 @@ def _valid_payload(kind: SioType, data: Any, present: bool) -> bool:
     return isinstance(data, list)  # ACK / BINARY_ACK
 
 
+def decode_main_event(text: str) -> tuple[list[Any], int | None] | None:
+    """The hot path of :func:`decode_text`: when ``text`` is an EVENT on the main namespace
+    (``2["name",...]`` or ``2<id>["name",...]``), its data and ack id; ``None`` when it is
+    any other packet (:func:`decode_text` decodes those). An invalid EVENT raises
+    :class:`RemoteProtocolError`."""
+    if text[:1] != "2":
+        return None
+    bracket = text.find("[", 1, MAX_ACK_ID_DIGITS + 2)
+    ack_id: int | None = None
+    if bracket > 1:
+        digits = text[1:bracket]
+        if not (digits.isdigit() and digits.isascii()):
+            return None  # a namespace, or not an event: the general path
+        ack_id = int(digits)
+    elif bracket < 0:
+        return None
+    try:
+        data = _orjson_loads(text[bracket:])
+    except _DecodeError:  # lone surrogates escaped, or not JSON: the slower path
+        data = jsoncodec.loads(text[bracket:])
+    if (type(data) is not list or not data or type(data[0]) is not str
+            or data[0] in RESERVED_EVENTS):
+        if not _valid_payload(_EVENT, data, True):
+            raise RemoteProtocolError("invalid payload")
+    return data, ack_id
+
+
 def decode_text(text: str, max_attachments: int = 10) -> tuple[SioPacket, int]:
     """Decode the text part of a packet; returns the packet and its attachment count.
 
     For binary packets the data still holds placeholders; :class:`SioDecoder` fills them.
     """
-    if text[:1] == "2":  # the hot paths: an EVENT on "/", with or without an ack id
-        bracket = text.find("[", 1, MAX_ACK_ID_DIGITS + 2)
-        fast_id: int | None = None
-        if bracket > 1:
-            digits = text[1:bracket]
-            if digits.isdigit() and digits.isascii():
-                fast_id = int(digits)
-            else:
-                bracket = 0  # a namespace, or not an event: the general path below
-        if bracket > 0:
-            try:
-                data = _orjson_loads(text[bracket:])
-            except _DecodeError:  # lone surrogates escaped, or not JSON: the slower path
-                data = jsoncodec.loads(text[bracket:])
-            if (type(data) is not list or not data or type(data[0]) is not str
-                    or data[0] in RESERVED_EVENTS):
-                if not _valid_payload(_EVENT, data, True):
-                    raise RemoteProtocolError("invalid payload")
-            return SioPacket(_EVENT, "/", data, fast_id), 0
+    event = decode_main_event(text)
+    if event is not None:
+        return SioPacket(_EVENT, "/", event[0], event[1]), 0
     n = len(text)
     if not n:
         raise RemoteProtocolError("empty packet")
@@ -301,6 +312,14 @@ class SioDecoder:
     def waiting(self) -> bool:
         """True while a binary packet waits for its attachments."""
         return self._pending is not None
+
+    def main_event(self, message: str | bytes) -> tuple[list[Any], int | None] | None:
+        """The hot path of :meth:`feed`: when ``message`` is a complete EVENT on the main
+        namespace, its data and ack id (:func:`decode_main_event`); ``None`` when it is
+        anything else, or while attachments are awaited (:meth:`feed` takes it then)."""
+        if self._pending is not None or type(message) is not str:
+            return None
+        return decode_main_event(message)
 
     def feed(self, message: str | bytes) -> SioPacket | None:
         """Feed one Engine.IO message; return the packet it completes, if any."""

@@ -9,6 +9,7 @@ import asyncio
 import base64
 import logging
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConnectionRefused, RemoteProtocolError
@@ -28,6 +29,11 @@ log = logging.getLogger("socketwire.server")
 _EVENT = SioType.EVENT
 _NO_PENDING: dict[str, list[SioPacket]] = {}  # shared, never written: see _pend
 
+def _no_main_event(data: str | bytes) -> None:
+    """A decoder without a hot path: every message goes through its ``feed``."""
+    return None
+
+
 MIDDLEWARE_FAILED = "Internal server error"
 """The CONNECT_ERROR message when a connection middleware raises anything but
 :class:`ConnectionRefused` (the exception itself is logged, not sent)."""
@@ -36,13 +42,16 @@ MIDDLEWARE_FAILED = "Internal server error"
 class ServerConnection:
     """The Socket.IO state of one Engine.IO session."""
 
-    __slots__ = ("_connect_timer", "_inflight", "_paused", "_pending", "decoder", "server",
-                 "session", "sockets")
+    __slots__ = ("_connect_timer", "_inflight", "_main_event", "_paused", "_pending", "decoder",
+                 "server", "session", "sockets")
 
     def __init__(self, server: Server, session: EngineSession) -> None:
         self.server = server
         self.session = session
         self.decoder = server.parser.decoder(server.max_attachments)
+        # the decoder's hot path (SioDecoder.main_event), when it has one
+        self._main_event: Callable[[str | bytes], tuple[list[Any], int | None] | None] = (
+            getattr(self.decoder, "main_event", _no_main_event))
         self.sockets: dict[str, Socket] = {}  # namespace name -> socket
         # namespaces whose CONNECT is running (a dict of its own once there is one)
         self._pending: dict[str, list[SioPacket]] = _NO_PENDING
@@ -73,17 +82,25 @@ class ServerConnection:
     def on_message(self, data: str | bytes) -> None:
         """An Engine.IO MESSAGE: decode and route it."""
         try:
-            packet = self.decoder.feed(data)
+            # the hot path: an EVENT on "/" goes straight to its socket, as no packet
+            event = self._main_event(data)
+            packet = self.decoder.feed(data) if event is None else None
         except RemoteProtocolError as exc:
             log.debug("closing %s: %s", self.session.sid, exc)
             self.close(Reason.PARSE_ERROR)
             return
+        if event is not None:
+            socket = self.sockets.get("/")
+            if socket is not None and socket._direct:
+                socket._dispatch(event[0], event[1])  # the hot path of Socket._on_packet
+                return
+            packet = SioPacket(_EVENT, "/", event[0], event[1])
         if packet is None:
             return
         socket = self.sockets.get(packet.nsp)
         if socket is not None:
             if packet.type is _EVENT and socket._direct:
-                socket._dispatch(packet)  # the hot path of Socket._on_packet
+                socket._dispatch(packet.data, packet.id)
             elif packet.type == SioType.CONNECT or packet.type == SioType.CONNECT_ERROR:
                 self.close(Reason.PARSE_ERROR)  # duplicate CONNECT, or CONNECT_ERROR from a client
             else:

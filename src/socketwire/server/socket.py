@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..adapters.base import BroadcastOptions, PersistedSession
 from ..exceptions import AckTimeout, Disconnected
-from ..handlers import AckSender, Handler, Listeners, ack_value, call_handler, spawn
+from ..handlers import (
+    Handler,
+    Listeners,
+    ack_value,
+    call_answering,
+    call_handler,
+    spawn,
+)
 from ..protocol.reasons import Reason
 from ..protocol.sio import (
     RESERVED_EVENTS,
@@ -413,7 +420,7 @@ class Socket(Listeners):
             if self._middlewares:
                 self.client.track(spawn(self._run_middlewares(packet)))
             else:
-                self._dispatch(packet)
+                self._dispatch(packet.data, packet.id)
         elif kind is _ACK or kind is _BINARY_ACK:
             self._on_ack(packet)
         elif kind is SioType.DISCONNECT:
@@ -430,13 +437,13 @@ class Socket(Listeners):
                 self._events.fire("error", exc)
                 return
         if self.connected:
-            self._dispatch(SioPacket(packet.type, packet.nsp, args, packet.id))
+            self._dispatch(args, packet.id)
 
-    def _dispatch(self, packet: SioPacket) -> None:
-        data = packet.data
+    def _dispatch(self, data: list[Any], ack_id: int | None) -> None:
+        """Call the handlers of the event ``data`` (``[event, *args]``); the first one
+        answers ``ack_id``, when the peer asked for an ack."""
         event = data[0]
         args = data[1:]
-        ack_id = packet.id
         if self._any:
             for h in list(self._any):
                 call_handler(h, (event, *args))
@@ -457,8 +464,7 @@ class Socket(Listeners):
                 if ack_id is None:
                     task = call_handler(h, args, None, None, event)
                 else:
-                    sender = AckSender(self._send_ack, ack_id)
-                    task = call_handler(h, args, sender.from_result, sender, event)
+                    task = call_answering(h, args, self._send_ack, ack_id, event)
                     ack_id = None  # only the first handler answers
                 if task:
                     self.client.track(task)
@@ -473,8 +479,7 @@ class Socket(Listeners):
             if ack_id is None:
                 task = call_handler(h, args, None, None, event)
             else:
-                sender = AckSender(self._send_ack, ack_id)
-                task = call_handler(h, args, sender.from_result, sender, event)
+                task = call_answering(h, args, self._send_ack, ack_id, event)
                 ack_id = None
             if task is None:
                 seconds = perf_counter() - start
