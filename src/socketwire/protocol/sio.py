@@ -12,6 +12,7 @@ numbered depth-first.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,12 +205,12 @@ def _valid_payload(kind: SioType, data: Any, present: bool) -> bool:
     return isinstance(data, list)  # ACK / BINARY_ACK
 
 
-def decode_main_event(text: str) -> tuple[list[Any], int | None] | None:
+def decode_main_event(text: str | bytes) -> tuple[list[Any], int | None] | None:
     """The hot path of :func:`decode_text`: when ``text`` is an EVENT on the main namespace
     (``2["name",...]`` or ``2<id>["name",...]``), its data and ack id; ``None`` when it is
-    any other packet (:func:`decode_text` decodes those). An invalid EVENT raises
-    :class:`RemoteProtocolError`."""
-    if text[:1] != "2":
+    any other packet, or ``bytes`` (:func:`decode_text` decodes those). An invalid EVENT
+    raises :class:`RemoteProtocolError`."""
+    if type(text) is not str or text[:1] != "2":
         return None
     bracket = text.find("[", 1, MAX_ACK_ID_DIGITS + 2)
     ack_id: int | None = None
@@ -300,26 +301,25 @@ class SioDecoder:
     are, is an error.
     """
 
-    __slots__ = ("_buffers", "_expected", "_pending", "max_attachments")
+    __slots__ = ("_buffers", "_expected", "_pending", "main_event", "max_attachments")
 
     def __init__(self, max_attachments: int = 10) -> None:
         self.max_attachments = max_attachments
         self._pending: SioPacket | None = None
         self._expected = 0
         self._buffers: list[bytes] = _NO_BUFFERS
+        #: The hot path of :meth:`feed`: ``main_event(message)`` is, when ``message`` is a
+        #: complete EVENT on the main namespace, its data and ack id; ``None`` when it is
+        #: anything else, or while attachments are awaited (:meth:`feed` takes it then).
+        #: :func:`decode_main_event` itself while no attachment is awaited, without a call
+        #: of its own in between.
+        self.main_event: Callable[[str | bytes], tuple[list[Any], int | None] | None] = (
+            decode_main_event)
 
     @property
     def waiting(self) -> bool:
         """True while a binary packet waits for its attachments."""
         return self._pending is not None
-
-    def main_event(self, message: str | bytes) -> tuple[list[Any], int | None] | None:
-        """The hot path of :meth:`feed`: when ``message`` is a complete EVENT on the main
-        namespace, its data and ack id (:func:`decode_main_event`); ``None`` when it is
-        anything else, or while attachments are awaited (:meth:`feed` takes it then)."""
-        if self._pending is not None or type(message) is not str:
-            return None
-        return decode_main_event(message)
 
     def feed(self, message: str | bytes) -> SioPacket | None:
         """Feed one Engine.IO message; return the packet it completes, if any."""
@@ -337,6 +337,7 @@ class SioDecoder:
                 self._pending = packet
                 self._expected = attachments
                 self._buffers = []
+                self.main_event = _declines
                 return None
             return packet
         if self._pending is None:
@@ -359,6 +360,12 @@ class SioDecoder:
         self._pending = None
         self._expected = 0
         self._buffers = _NO_BUFFERS
+        self.main_event = decode_main_event
+
+
+def _declines(message: str | bytes) -> None:
+    """:attr:`SioDecoder.main_event` while attachments are awaited."""
+    return None
 
 
 def check_event_name(event: str) -> None:
