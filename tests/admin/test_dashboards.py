@@ -249,9 +249,12 @@ async def test_our_dashboard(browser: Any, hosting: str) -> None:
             await page.locator("#rooms li", has_text="lobby").wait_for(timeout=MS)
             assert "3" in await page.locator("#rooms li", has_text="lobby").inner_text()
 
-            # a live event shows in the feed
+            # a live event shows in the feed; this socket has no name: its id alone says who
             await users[0].call("hello", "from the test", timeout=WAIT)
             await page.locator("#feed li", has_text="from the test").first.wait_for(timeout=MS)
+            who = page.locator("#feed li", has_text="from the test").first.locator(".who")
+            assert await who.inner_text() == sids[0]
+            assert await who.locator(".who-name").count() == 0
 
             # search
             await page.fill("#search", sids[1])
@@ -279,6 +282,10 @@ async def test_our_dashboard(browser: Any, hosting: str) -> None:
                 await users[0].emit("hello", {"n": i})
                 await users[2].emit("set-name", f"user-{i}")
             await page.locator("#feed li", has_text="set-name").first.wait_for(timeout=MS)
+            # the feed names a socket by its latest socket.data, for its earlier events too
+            await playwright_api.expect(page.locator(
+                f"#feed li[data-id='{sids[2]}'] .who-name").last).to_have_text(
+                    "user-19", timeout=MS)
             await page.wait_for_function(
                 "document.querySelector('#st-clients').textContent !== '–'", timeout=MS)
             if hosting == "standalone":
@@ -292,6 +299,83 @@ async def test_our_dashboard(browser: Any, hosting: str) -> None:
                 await u.disconnect()
     finally:
         inst.close()
+
+
+async def chat_user(url: str, name: str) -> socketio.AsyncClient:
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(url, auth={"username": name}, transports=["websocket"],
+                         wait_timeout=WAIT)
+    return client
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+async def test_our_dashboard_feed_names_the_chat_users(browser: Any, width: int) -> None:
+    """The events feed says who, by the name in socket.data (the chat's userName), for every
+    kind of event, with the socket id beside it; also for a socket that is gone (its
+    disconnect and the room_left events that follow it)."""
+    from socketwire.chat import create_server
+
+    io = create_server()
+    inst = instrument(io, auth={"type": "basic", **CREDENTIALS})
+    ada = grace = None
+    try:
+        async with running(io) as url:
+            ada = await chat_user(url, "Ada Lovelace")  # before the dashboard: all_sockets
+            context = await browser.new_context(viewport={"width": width, "height": 900})
+            page = await context.new_page()
+            await _login(page, url)
+            ada_sid = ada.get_sid("/")
+            await page.locator(f"tr[data-id='{ada_sid}']").wait_for(timeout=MS)
+            grace = await chat_user(url, "Grace Hopper")  # after: socket_connected
+            grace_sid = grace.get_sid("/")
+            assert (await grace.call("join-room", "python", timeout=WAIT))["ok"]
+            assert (await ada.call("new-message", "hello from Ada", timeout=WAIT))["ok"]
+            await grace.disconnect()
+            grace = None
+
+            names = {ada_sid: "Ada Lovelace", grace_sid: "Grace Hopper"}
+            feed = page.locator("#feed")
+            wanted = [("connection", grace_sid), ("room_joined", grace_sid),
+                      ("event_received", grace_sid), ("event_received", ada_sid),
+                      ("event_sent", ada_sid), ("event_sent", grace_sid),
+                      ("disconnection", grace_sid), ("room_left", grace_sid)]
+            for kind, sid in wanted:
+                row = feed.locator(f"li[data-kind='{kind}'][data-id='{sid}']").first
+                await row.wait_for(timeout=MS)
+                who = row.locator(".who")
+                assert await who.locator(".who-name").inner_text() == names[sid], (kind, sid)
+                assert await who.locator(".who-id").inner_text() == sid  # the id stays
+                assert await who.get_attribute("title") == f"{names[sid]}: socket {sid}"
+                await expect_visible(who.locator(".who-name"))
+            # every row of the feed names its socket; the filter finds them by name
+            for row in await feed.locator("li").all():
+                sid = await row.get_attribute("data-id")
+                assert await row.locator(".who-name").inner_text() == names[sid]
+            # her connect row has no text but her name and id: the filter matches the name
+            await page.fill("#feed-filter", "grace hop")
+            await feed.locator(f"li[data-kind='connection'][data-id='{grace_sid}']").wait_for(
+                timeout=MS)
+            # and leaves out Ada's own message (what she sent names no one)
+            await feed.locator(f"li[data-kind='event_received'][data-id='{ada_sid}']",
+                               has_text="hello from Ada").wait_for(state="detached", timeout=MS)
+            await page.fill("#feed-filter", "")
+            await feed.locator(f"li[data-kind='event_received'][data-id='{ada_sid}']",
+                               has_text="hello from Ada").wait_for(timeout=MS)
+            # no sideways scrolling, on a phone either
+            assert await page.evaluate("document.documentElement.scrollWidth") <= width
+            await page.locator(".feed-card").screenshot(path=str(IMG / f"admin-feed-{width}.png"))
+            await context.close()
+    finally:
+        inst.close()
+        for client in (ada, grace):
+            if client is not None:
+                await client.disconnect()
+
+
+async def expect_visible(locator: Any) -> None:
+    """Shown on the screen, not cut to nothing (a name can be shortened, not hidden)."""
+    box = await locator.bounding_box()
+    assert box is not None and box["width"] > 20 and box["height"] > 5, box
 
 
 async def test_our_dashboard_read_only(browser: Any) -> None:

@@ -93,6 +93,32 @@ class User:
         return str(await self.page.evaluate(
             "document.querySelector('#users .me-user').dataset.id"))
 
+    async def expect_own_presence(self, conn: str, words: str) -> None:
+        """The status line says `words` and your own row in the people list agrees: its dot
+        has the status dot's colour (green only when online) and its hover text the words."""
+        await expect(self.page.locator("#status")).to_have_text(words)
+        await expect(self.page.locator("#status")).to_have_attribute("data-state", conn)
+        mine = self.page.locator("#users .me-user")
+        await expect(mine.locator(".presence")).to_have_attribute("data-state", conn)
+        await expect(mine).to_have_attribute("title", f"You ({words})")
+        colours = await self.page.evaluate("""() => ({
+            own: getComputedStyle(document.querySelector('#users .me-user .presence'))
+                .backgroundColor,
+            status: getComputedStyle(document.querySelector('#status'), '::before')
+                .backgroundColor,
+            ok: getComputedStyle(document.documentElement).getPropertyValue('--ok').trim(),
+        })""")
+        assert colours["own"] == colours["status"], colours
+        green = await self.page.evaluate("""(ok) => {
+            const probe = document.createElement('span');
+            probe.style.backgroundColor = ok;
+            document.body.append(probe);
+            const colour = getComputedStyle(probe).backgroundColor;
+            probe.remove();
+            return colour;
+        }""", colours["ok"])
+        assert (colours["own"] == green) == (conn == "online"), (colours, green)
+
 
 async def open_user(browser: Any, url: str, name: str, transport: str | None = None,
                     viewport: dict[str, int] = DESKTOP, phone: bool | None = None) -> User:
@@ -383,14 +409,14 @@ async def test_room_message_typed_offline_goes_out_after_rejoin(browser: Any, wi
                 await join_room(user, "python")
             await expect(ada.page.locator("#conv-subtitle")).to_contain_text("2 members")
         # the server is down: Ada types in the room; the message waits
-        await expect(ada.page.locator("#status")).to_have_text("reconnecting…")
+        await ada.expect_own_presence("offline", "reconnecting…")
         await ada.send("Typed while the server was down")
         tick = ada.conv("room:python").locator(".msg.own .tick")
         await expect(tick).to_have_attribute("data-state", "pending")
         # a fresh server on the same port knows nothing of the rooms: the page joins them
         # again, and only then sends what waited
         async with running(create_server(), static_files={"/": STATIC_DIR}, port=port):
-            await expect(ada.page.locator("#status")).to_have_text("online")
+            await ada.expect_own_presence("online", "online")
             await expect(tick).to_have_attribute("data-state", "delivered")
             await expect(ada.conv("room:python").locator(".msg-error")).to_have_count(0)
             await expect(ada.conv("public").locator(".notice", has_text="Reconnected.")
@@ -433,6 +459,7 @@ async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
             await admin.fill("#username", "admin")
             await admin.fill("#password", "pw-admin")
             await admin.click("#login-btn")
+            await ada.expect_own_presence("online", "online")
             sid = await ada.sid()
             row = admin.locator(f"tr[data-id='{sid}']")
             # the sockets table says who is who (socket.data.userName)
@@ -450,7 +477,8 @@ async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
             await expect(kicked).to_be_visible()
             await expect(kicked).to_contain_text("disconnected by the server")
             await expect(ada.page.locator("#rejoin-button")).to_be_in_viewport()
-            await expect(ada.page.locator("#status")).to_have_text("disconnected")
+            # the status line and her own row in the people list: not online, both of them
+            await ada.expect_own_presence("offline", "disconnected")
             await expect(ada.page.locator("#composer-input")).to_be_disabled()
             await expect(ada.conv("public").locator(".notice-leave").last).to_have_text(
                 "You were disconnected by the server.")
@@ -460,7 +488,7 @@ async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
                                       animations="disabled")
 
             await ada.page.click("#rejoin-button")
-            await expect(ada.page.locator("#status")).to_have_text("online")
+            await ada.expect_own_presence("online", "online")
             await expect(kicked).to_be_hidden()
             await expect(ada.page.locator("#composer-input")).to_be_enabled()
             await ada.send("Back in the room")

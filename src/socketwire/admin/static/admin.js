@@ -24,6 +24,9 @@ const state = {
   byteBuckets: new Map(), // second (ms) -> bytes in + out
   feed: [],
   feedPaused: false,
+  // `${nsp}\n${id}` -> the name a socket had when it left: its room_left events come after
+  // socket_disconnected, and the feed keeps naming it afterwards (the MAX_FEED latest only)
+  departed: new Map(),
   openRooms: new Set(),
 };
 
@@ -167,10 +170,18 @@ async function connect(auth, silent) {
     if (!sock) return;
     if (patch.transport) sock.transport = patch.transport;
     if (patch.data) sock.data = patch.data;
-    schedule("sockets");
+    schedule("sockets", ...(patch.data ? ["feed"] : [])); // the feed names sockets by their data
   });
   s.on("socket_disconnected", (nsp, id, reason, ts) => {
-    state.sockets.delete(nsp + "\n" + id);
+    const key = nsp + "\n" + id;
+    const sock = state.sockets.get(key);
+    const name = sock ? userName(sock) : "";
+    if (name) {
+      state.departed.delete(key);
+      state.departed.set(key, name);
+      if (state.departed.size > MAX_FEED) state.departed.delete(state.departed.keys().next().value);
+    }
+    state.sockets.delete(key);
     schedule("sockets", "rooms");
     pushFeed("disconnection", nsp, id, reason, ts);
   });
@@ -313,6 +324,14 @@ function userName(sock) {
   return "";
 }
 
+// The name the feed shows for a socket: what the sockets table shows (its latest socket.data),
+// else the name it had when it left; "" when it has none (the feed then shows the id alone).
+function feedName(nsp, id) {
+  const key = nsp + "\n" + id;
+  const sock = state.sockets.get(key);
+  return sock ? userName(sock) : state.departed.get(key) || "";
+}
+
 function matches(sock, q) {
   if (!q) return true;
   const hs = sock.handshake || {};
@@ -409,14 +428,21 @@ function renderFeed() {
     } else {
       what = el("span", { class: "what", text: String(ev.what || "") });
     }
-    const text = `${ev.kind} ${ev.id} ${what.textContent}`.toLowerCase();
+    const name = feedName(ev.nsp, ev.id);
+    const text = `${ev.kind} ${name} ${ev.id} ${what.textContent}`.toLowerCase();
     if (q && !text.includes(q)) continue;
     const label = { connection: "connect", disconnection: "disconnect", room_joined: "join",
       room_left: "leave", event_received: "in", event_sent: "out" }[ev.kind];
-    items.push(el("li", {},
+    // who: the user's name when socket.data has one, the socket id beside it (smaller)
+    const where = ev.nsp === "/" ? "" : ` on ${ev.nsp}`;
+    const who = el("span", { class: "who" + (name ? "" : " no-name"),
+      title: (name ? `${name}: socket ${ev.id}` : `socket ${ev.id}`) + where },
+      name ? el("span", { class: "who-name", text: name }) : null, name ? " " : null,
+      el("code", { class: "who-id", text: ev.id }));
+    items.push(el("li", { "data-kind": ev.kind, "data-id": ev.id },
       el("time", { text: new Date(ev.ts).toLocaleTimeString() }),
       el("span", { class: `kind ${ev.kind}`, text: label }),
-      el("span", { class: "who", title: ev.nsp + " " + ev.id, text: ev.id }),
+      who,
       what));
   }
   $("#feed").replaceChildren(...items);

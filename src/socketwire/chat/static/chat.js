@@ -25,6 +25,10 @@ const state = {
   inflight: new Set(), // sent, not yet answered
   generation: 0, // bumped on every welcome, so a stale re-join never flushes the outbox
   kicked: false, // disconnected by the server (e.g. the admin dashboard): no auto-reconnect
+  // the connection as the status line shows it: "connecting", "online" or "offline", with its
+  // words ("reconnecting…", "disconnected"); your own presence dot in the list follows it
+  conn: "connecting",
+  connText: "connecting…",
 };
 
 // ------------------------------------------------------------------ helpers
@@ -281,11 +285,16 @@ function renderUsers() {
     button.disabled = Boolean(mine);
     button.title = mine ? "You" : `Message ${name} privately`;
     const face = avatar(name, "avatar-small");
-    face.append(el("span", "presence"));
+    const presence = el("span", "presence");
+    presence.dataset.state = "online";
+    face.append(presence);
     const label = el("span", "user-name", name);
     label.title = name;
     button.append(face, label);
-    if (mine) button.append(el("span", "you", "you"));
+    if (mine) {
+      button.append(el("span", "you", "you"));
+      paintOwnPresence(button);
+    }
     else button.addEventListener("click", () => openPrivate(id));
     li.append(button);
     list.append(li);
@@ -319,6 +328,19 @@ function setStatus(stateName, text) {
   const status = $("status");
   status.dataset.state = stateName;
   status.textContent = text;
+  state.conn = stateName;
+  state.connText = text;
+  const mine = document.querySelector("#users .me-user");
+  if (mine) paintOwnPresence(mine);
+}
+
+// Your own row in the people list says what the status line says: a green dot only while
+// connected, and the same words on hover.
+function paintOwnPresence(button) {
+  const presence = button.querySelector(".presence");
+  presence.dataset.state = state.conn;
+  presence.title = state.connText;
+  button.title = `You (${state.connText})`;
 }
 
 function showLoginError(text) {
