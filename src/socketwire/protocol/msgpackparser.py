@@ -133,6 +133,10 @@ class MsgpackDecoder:
     def reset(self) -> None:
         """Nothing to drop."""
 
+    def main_event(self, message: str | bytes) -> None:
+        """No hot path of its own: :meth:`feed` decodes every message."""
+        return None
+
     def _unpack(self, data: bytes, ext_hook: Callable[[int, bytes], Any]) -> Any:
         return self._msgpack.unpackb(data, raw=False, ext_hook=ext_hook)
 

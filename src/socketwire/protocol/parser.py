@@ -41,6 +41,11 @@ class Decoder(Protocol):
     def reset(self) -> None:
         """Drop a partly received packet."""
 
+    def main_event(self, message: str | bytes) -> tuple[list[Any], int | None] | None:
+        """Optional (the server looks it up once per connection): the hot path of
+        :meth:`feed`, an EVENT on the main namespace as ``(data, ack_id)``, or ``None`` for
+        any other message, which :meth:`feed` then takes."""
+
 
 class Parser:
     """Encoder and decoder factory of one wire format (subclass it for another)."""

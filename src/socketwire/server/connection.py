@@ -9,7 +9,6 @@ import asyncio
 import base64
 import logging
 import secrets
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import ConnectionRefused, RemoteProtocolError
@@ -29,11 +28,6 @@ log = logging.getLogger("socketwire.server")
 _EVENT = SioType.EVENT
 _NO_PENDING: dict[str, list[SioPacket]] = {}  # shared, never written: see _pend
 
-def _no_main_event(data: str | bytes) -> None:
-    """A decoder without a hot path: every message goes through its ``feed``."""
-    return None
-
-
 MIDDLEWARE_FAILED = "Internal server error"
 """The CONNECT_ERROR message when a connection middleware raises anything but
 :class:`ConnectionRefused` (the exception itself is logged, not sent)."""
@@ -42,16 +36,16 @@ MIDDLEWARE_FAILED = "Internal server error"
 class ServerConnection:
     """The Socket.IO state of one Engine.IO session."""
 
-    __slots__ = ("_connect_timer", "_inflight", "_main_event", "_paused", "_pending", "decoder",
+    __slots__ = ("_connect_timer", "_fast", "_inflight", "_paused", "_pending", "decoder",
                  "server", "session", "sockets")
 
     def __init__(self, server: Server, session: EngineSession) -> None:
         self.server = server
         self.session = session
         self.decoder = server.parser.decoder(server.max_attachments)
-        # the decoder's hot path (SioDecoder.main_event), when it has one
-        self._main_event: Callable[[str | bytes], tuple[list[Any], int | None] | None] = (
-            getattr(self.decoder, "main_event", _no_main_event))
+        # whether the decoder has a hot path (SioDecoder.main_event, read at each message:
+        # it changes while a binary packet's attachments are awaited)
+        self._fast = hasattr(self.decoder, "main_event")
         self.sockets: dict[str, Socket] = {}  # namespace name -> socket
         # namespaces whose CONNECT is running (a dict of its own once there is one)
         self._pending: dict[str, list[SioPacket]] = _NO_PENDING
@@ -83,8 +77,9 @@ class ServerConnection:
         """An Engine.IO MESSAGE: decode and route it."""
         try:
             # the hot path: an EVENT on "/" goes straight to its socket, as no packet
-            event = self._main_event(data)
-            packet = self.decoder.feed(data) if event is None else None
+            decoder = self.decoder
+            event = decoder.main_event(data) if self._fast else None
+            packet = decoder.feed(data) if event is None else None
         except RemoteProtocolError as exc:
             log.debug("closing %s: %s", self.session.sid, exc)
             self.close(Reason.PARSE_ERROR)
