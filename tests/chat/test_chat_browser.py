@@ -119,6 +119,29 @@ class User:
         }""", colours["ok"])
         assert (colours["own"] == green) == (conn == "online"), (colours, green)
 
+    async def expect_people(self, live: bool, others: int) -> None:
+        """The people list's heading and the other people's dots: "Online" and green while
+        connected; "Last seen online" and grey (the page cannot know) while not."""
+        heading = self.page.locator("#users-title")
+        await expect(heading).to_have_text(
+            f"{'Online' if live else 'Last seen online'} {others + 1}")
+        dots = self.page.locator("#users .user:not(.me-user) .presence")
+        await expect(dots).to_have_count(others)
+        for i in range(others):
+            await expect(dots.nth(i)).to_have_attribute("data-state",
+                                                        "online" if live else "stale")
+        colours = await self.page.evaluate("""() => {
+            const probe = document.createElement('span');
+            probe.style.backgroundColor = 'var(--ok)';
+            document.body.append(probe);
+            const green = getComputedStyle(probe).backgroundColor;
+            probe.remove();
+            return {green, dots: [...document.querySelectorAll(
+                '#users .user:not(.me-user) .presence')].map(
+                (dot) => getComputedStyle(dot).backgroundColor)};
+        }""")
+        assert all((dot == colours["green"]) == live for dot in colours["dots"]), colours
+
 
 async def open_user(browser: Any, url: str, name: str, transport: str | None = None,
                     viewport: dict[str, int] = DESKTOP, phone: bool | None = None) -> User:
@@ -410,6 +433,9 @@ async def test_room_message_typed_offline_goes_out_after_rejoin(browser: Any, wi
             await expect(ada.page.locator("#conv-subtitle")).to_contain_text("2 members")
         # the server is down: Ada types in the room; the message waits
         await ada.expect_own_presence("offline", "reconnecting…")
+        # the people list is from the last connection: Grace is there, but not shown online
+        await ada.expect_people(live=False, others=1)
+        await expect(ada.page.locator("#users")).to_contain_text("Grace")
         await ada.send("Typed while the server was down")
         tick = ada.conv("room:python").locator(".msg.own .tick")
         await expect(tick).to_have_attribute("data-state", "pending")
@@ -424,6 +450,9 @@ async def test_room_message_typed_offline_goes_out_after_rejoin(browser: Any, wi
             # Grace is back in the room too, and the room works both ways
             await expect(grace.page.locator("#status")).to_have_text("online")
             await expect(ada.page.locator("#conv-subtitle")).to_contain_text("2 members")
+            # the people list is the fresh server's again, online
+            await ada.expect_people(live=True, others=1)
+            await grace.expect_people(live=True, others=1)
             await grace.send("Welcome back")
             await expect(ada.conv("room:python").locator(".msg:not(.own) .text").last
                          ).to_have_text("Welcome back")
@@ -445,6 +474,7 @@ async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
     io = create_server()
     inst = instrument(io, auth={"type": "basic", "username": "admin", "password": "pw-admin"})
     ada = admin = None
+    others: list[User] = []
     try:
         async with running(io, static_files={"/": STATIC_DIR}) as url:
             ada = await open_user(browser, url, "Ada Lovelace", viewport=VIEWPORTS[width])
@@ -471,6 +501,11 @@ async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
                 "width"]
             await admin.screenshot(path=str(shots_folder(tmp_path) / f"admin-{width}.png"),
                                    full_page=True)
+            # two more people online, so the people list has others in it
+            for name in ("Grace Hopper", "Linus"):
+                others.append(await open_user(browser, url, name))
+            await expect(ada.page.locator("#users .user")).to_have_count(3)
+            await ada.expect_people(live=True, others=2)
             await row.locator(".disconnect").click()
 
             kicked = ada.page.locator("#kicked")
@@ -479,6 +514,8 @@ async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
             await expect(ada.page.locator("#rejoin-button")).to_be_in_viewport()
             # the status line and her own row in the people list: not online, both of them
             await ada.expect_own_presence("offline", "disconnected")
+            # nor can she know who is online now: the list says it is from the last connection
+            await ada.expect_people(live=False, others=2)
             await expect(ada.page.locator("#composer-input")).to_be_disabled()
             await expect(ada.conv("public").locator(".notice-leave").last).to_have_text(
                 "You were disconnected by the server.")
@@ -486,9 +523,16 @@ async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
             await ada.page.screenshot(path=str(shots_folder(tmp_path) /
                                                f"chat-kicked{suffix}.png"),
                                       animations="disabled")
+            # the public channel's header says the same
+            await select_conv(ada, "public")
+            await expect(ada.page.locator("#conv-subtitle")).to_have_text(
+                "3 people last seen online")
 
             await ada.page.click("#rejoin-button")
             await ada.expect_own_presence("online", "online")
+            await ada.expect_people(live=True, others=2)
+            await expect(ada.page.locator("#conv-subtitle")).to_have_text("3 people online")
+            await select_conv(ada, "room:python")
             await expect(kicked).to_be_hidden()
             await expect(ada.page.locator("#composer-input")).to_be_enabled()
             await ada.send("Back in the room")
@@ -498,9 +542,11 @@ async def test_user_disconnected_from_dashboard_is_told_and_can_join_again(
             assert new_sid != sid and "python" in io.of("/").sockets[new_sid].rooms
             await expect(admin.locator(f"tr[data-id='{new_sid}'] td.user")).to_have_text(
                 "Ada Lovelace")
-            assert ada.errors == []
+            assert ada.errors == [] and all(user.errors == [] for user in others)
     finally:
         inst.close()
+        for user in others:
+            await close_user(user)
         if ada is not None:
             await close_user(ada)
         if admin is not None:

@@ -29,6 +29,9 @@ const state = {
   // words ("reconnecting…", "disconnected"); your own presence dot in the list follows it
   conn: "connecting",
   connText: "connecting…",
+  // the people list is live only between the server's welcome and the next disconnect; in
+  // between it is who was online when the page was last connected, and says so
+  live: false,
 };
 
 // ------------------------------------------------------------------ helpers
@@ -162,7 +165,7 @@ function renderHeader() {
   let placeholder = "";
   if (conv.kind === "public") {
     const n = state.users.size;
-    subtitle = `${n} ${n === 1 ? "person" : "people"} online`;
+    subtitle = `${n} ${n === 1 ? "person" : "people"} ${state.live ? "online" : "last seen online"}`;
     placeholder = "Message everyone";
   } else if (conv.kind === "room") {
     title = "# " + conv.name;
@@ -286,7 +289,9 @@ function renderUsers() {
     button.title = mine ? "You" : `Message ${name} privately`;
     const face = avatar(name, "avatar-small");
     const presence = el("span", "presence");
-    presence.dataset.state = "online";
+    // the others' dots are green only while connected (your own follows the status line)
+    presence.dataset.state = state.live ? "online" : "stale";
+    if (!state.live) presence.title = "last seen online";
     face.append(presence);
     const label = el("span", "user-name", name);
     label.title = name;
@@ -299,6 +304,7 @@ function renderUsers() {
     li.append(button);
     list.append(li);
   }
+  $("users-label").textContent = state.live ? "Online" : "Last seen online";
   $("user-count").textContent = String(state.users.size);
   renderHeader();
 }
@@ -376,6 +382,8 @@ function listen(socket) {
   socket.on("connect", () => setStatus("online", "online"));
   socket.on("disconnect", (reason) => {
     state.ready = false;
+    state.live = false;
+    renderUsers();
     // what was sent and not answered may or may not have arrived: say so rather than wait
     for (const item of state.inflight) settle(item.message, { ok: false, error: "connection lost" });
     state.inflight.clear();
@@ -407,6 +415,7 @@ function listen(socket) {
     state.me = { id, userName };
     state.users = new Map(users.map((u) => [u.id, u.userName]));
     state.users.set(id, userName);
+    state.live = true;
     $("me-name").textContent = userName;
     paintAvatar($("me-avatar"), userName);
     $("login").hidden = true;
